@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is for developers.
+JOBS ?= $(shell nproc)
+CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
+
+.PHONY: deps build run test test-release test-asan test-tsan bench format clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+run: build
+	build/release/bin/fulcrum-sim examples/sim/cluster.yaml examples/sim/scenario.yaml
+
+# ctest's summary line of the last suite is the last thing printed.
+test: deps test-release test-asan test-tsan
+
+test-release: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+	ctest --preset release $(CTEST_FLAGS)
+
+test-asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan $(CTEST_FLAGS)
+
+test-tsan: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS) --target concurrency_tests
+	ctest --preset tsan $(CTEST_FLAGS)
+
+bench: build
+	build/release/bin/fulcrum-bench-policies --benchmark_counters_tabular=true
+
+format:
+	@git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf build
