@@ -1,0 +1,71 @@
+// fulcrum: the HTTP/1.1 and TCP load-balancing reverse proxy.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "config/config.h"
+#include "demo/demo.h"
+#include "proxy/daemon.h"
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+int run_proxy(const std::string& path) {
+  fulcrum::config::Config config;
+  try {
+    config = fulcrum::config::load_config_file(path);
+  } catch (const fulcrum::config::ConfigError& e) {
+    std::fprintf(stderr, "fulcrum: %s\n", e.what());
+    return 1;
+  }
+  try {
+    fulcrum::proxy::Daemon daemon(std::move(config));
+    daemon.start();
+    return daemon.run_until_signal();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fulcrum: %s\n", e.what());
+    return 1;
+  }
+}
+
+int check(const std::string& path) {
+  try {
+    const auto config = fulcrum::config::load_config_file(path);
+    std::printf("fulcrum: configuration %s is valid (%zu listeners, %zu clusters)\n", path.c_str(),
+                config.listeners.size(), config.clusters.size());
+    return 0;
+  } catch (const fulcrum::config::ConfigError& e) {
+    std::fprintf(stderr, "fulcrum: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fulcrum: HTTP/1.1 and TCP load-balancing reverse proxy"};
+  std::string config_path;
+  bool check_only = false;
+  bool demo = false;
+  bool version = false;
+  app.add_option("-c,--config", config_path, "Configuration file (YAML)");
+  app.add_flag("--check", check_only, "Validate the configuration and exit 0 (valid) or 1");
+  app.add_flag("--demo", demo,
+               "Start three demo backends on loopback and the proxy on 127.0.0.1:8080");
+  app.add_flag("--version", version, "Print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (version) {
+    std::printf("fulcrum %s\n", kVersion);
+    return 0;
+  }
+  if (demo) return fulcrum::demo::run();
+  if (config_path.empty()) {
+    std::fprintf(stderr, "fulcrum: -c FILE is required (or --demo); see --help\n");
+    return 1;
+  }
+  return check_only ? check(config_path) : run_proxy(config_path);
+}

@@ -1,0 +1,75 @@
+#include "proxy/daemon.h"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <chrono>
+#include <thread>
+
+namespace fulcrum::proxy {
+
+Daemon::Daemon(config::Config config) : runtime_(std::make_unique<Runtime>(std::move(config))) {
+  const uint32_t count = std::max<uint32_t>(1, runtime_->config().workers);
+  for (uint32_t i = 0; i < count; ++i) {
+    workers_.push_back(std::make_unique<Worker>(*runtime_, i));
+  }
+}
+
+Daemon::~Daemon() { shutdown(); }
+
+void Daemon::start() {
+  ports_.assign(runtime_->listeners().size(), 0);
+  for (auto& worker : workers_) worker->bind(ports_);
+  for (auto& worker : workers_) worker->start();
+  const auto& listeners = runtime_->listeners();
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    const auto& config = listeners[i]->config;
+    const bool v6 = config.host.find(':') != std::string::npos;
+    spdlog::info("listener {} ({}) on {}{}{}:{} with {} workers", config.name,
+                 config.mode == config::ListenerMode::kHttp ? "http" : "tcp", v6 ? "[" : "",
+                 config.host, v6 ? "]" : "", ports_[i], workers_.size());
+  }
+}
+
+int Daemon::run_until_signal() {
+  asio::io_context signals_io;
+  asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  int received = 0;
+  signals.async_wait([&](std::error_code ec, int signal) {
+    if (!ec) received = signal;
+  });
+  signals_io.run();
+  spdlog::info(
+      "signal {}: draining (up to {} ms)", received,
+      std::chrono::duration_cast<std::chrono::milliseconds>(runtime_->config().drain_timeout)
+          .count());
+  shutdown();
+  spdlog::info("stopped");
+  return 0;
+}
+
+void Daemon::shutdown() {
+  if (workers_.empty()) return;
+  runtime_->draining() = true;
+  for (auto& worker : workers_) worker->begin_drain();
+  // Requests in flight finish; sessions close at their next request boundary.
+  const auto deadline = std::chrono::steady_clock::now() + runtime_->config().drain_timeout;
+  auto open_sessions = [&] {
+    std::size_t total = 0;
+    for (auto& worker : workers_) total += worker->session_count();
+    return total;
+  };
+  while (open_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (const std::size_t left = open_sessions(); left > 0) {
+    spdlog::warn("drain timeout: closing {} connections still open", left);
+  }
+  for (auto& worker : workers_) worker->stop();
+  for (auto& worker : workers_) worker->join();
+  workers_.clear();
+  runtime_->access_log().flush();
+}
+
+}  // namespace fulcrum::proxy

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "config/config.h"
+#include "proxy/runtime.h"
+#include "proxy/worker.h"
+
+namespace fulcrum::proxy {
+
+/// The proxy process: a runtime shared by `workers` event-loop threads, and the graceful
+/// shutdown sequence (stop accepting, let requests in flight finish, close idle keep-alive
+/// connections, exit within the drain timeout).
+class Daemon {
+ public:
+  /// Throws on unresolvable servers.
+  explicit Daemon(config::Config config);
+  ~Daemon();
+
+  /// Binds every listener on every worker and starts the threads. Throws std::system_error
+  /// (e.g. address in use) before any thread starts.
+  void start();
+  /// The bound port of each listener, in configuration order (useful with port 0).
+  const std::vector<uint16_t>& ports() const { return ports_; }
+
+  /// Blocks until SIGINT or SIGTERM, then drains. Returns the process exit status.
+  int run_until_signal();
+  /// Drains and stops; returns once every worker thread has exited.
+  void shutdown();
+
+  Runtime& runtime() { return *runtime_; }
+
+ private:
+  std::unique_ptr<Runtime> runtime_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<uint16_t> ports_;
+};
+
+}  // namespace fulcrum::proxy

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "core/cluster.h"
+#include "proxy/access_log.h"
+
+namespace fulcrum::proxy {
+
+/// A configured cluster at run time: the balancing core's cluster plus proxy settings.
+struct ClusterRuntime {
+  config::ClusterConfig config;
+  std::unique_ptr<core::Cluster> cluster;
+};
+
+struct RouteRuntime {
+  std::string host;
+  std::string path_prefix;
+  std::size_t cluster_index;
+};
+
+struct ListenerRuntime {
+  config::ListenerConfig config;
+  std::vector<RouteRuntime> routes;   ///< http mode
+  std::size_t tcp_cluster_index = 0;  ///< tcp mode
+  std::atomic<uint32_t> connections{0};
+  std::atomic<uint64_t> accepted_total{0};
+  std::atomic<uint64_t> rejected_total{0};
+};
+
+/// Everything the workers share. Built once at start, immutable afterwards except for the
+/// clusters' own published snapshots and the atomics. Address resolution happens here, at
+/// start, so the request path never blocks on name lookup.
+class Runtime {
+ public:
+  /// Resolves every server address; throws std::runtime_error naming an address that does not
+  /// resolve.
+  explicit Runtime(config::Config config);
+
+  const config::Config& config() const { return config_; }
+  std::vector<ClusterRuntime>& clusters() { return clusters_; }
+  const std::vector<ClusterRuntime>& clusters() const { return clusters_; }
+  std::vector<std::unique_ptr<ListenerRuntime>>& listeners() { return listeners_; }
+
+  /// The endpoint of a server address, or nullptr when it was never resolved.
+  const asio::ip::tcp::endpoint* endpoint_of(std::string_view address) const;
+
+  /// Index of the cluster serving (host, path) on `listener`, or SIZE_MAX when no route matches.
+  static std::size_t route(const ListenerRuntime& listener, std::string_view host,
+                           std::string_view path);
+
+  AccessLog& access_log() { return access_log_; }
+  std::atomic<bool>& draining() { return draining_; }
+
+ private:
+  config::Config config_;
+  std::vector<ClusterRuntime> clusters_;
+  std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
+  std::unordered_map<std::string, asio::ip::tcp::endpoint> endpoints_;
+  AccessLog access_log_;
+  std::atomic<bool> draining_{false};
+};
+
+/// Splits "host:port" / "[v6]:port". Returns false when malformed.
+bool split_host_port(std::string_view address, std::string& host, std::string& port);
+
+}  // namespace fulcrum::proxy

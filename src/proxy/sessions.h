@@ -1,0 +1,19 @@
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+
+namespace fulcrum::proxy {
+
+class Worker;
+struct ListenerRuntime;
+
+/// Serves one HTTP/1.1 client connection until it closes, errs, or the worker drains.
+asio::awaitable<void> run_http_session(Worker& worker, ListenerRuntime& listener,
+                                       asio::ip::tcp::socket client);
+
+/// Proxies one TCP connection to a server of the listener's cluster, both ways.
+asio::awaitable<void> run_tcp_session(Worker& worker, ListenerRuntime& listener,
+                                      asio::ip::tcp::socket client);
+
+}  // namespace fulcrum::proxy

@@ -1,0 +1,64 @@
+#include "proxy/upstream_pool.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace fulcrum::proxy {
+
+bool looks_open(asio::ip::tcp::socket& socket) {
+  char byte;
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  // EOF (0), an error, or unexpected bytes from a server that should be silent: all unusable.
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+UpstreamPool::Slot& UpstreamPool::slot(const std::shared_ptr<core::ServerState>& server,
+                                       const asio::ip::tcp::endpoint& endpoint) {
+  auto it = slots_.find(server.get());
+  if (it == slots_.end()) {
+    it = slots_.emplace(server.get(), Slot{endpoint, server, {}}).first;
+  }
+  return it->second;
+}
+
+UpstreamPool::Slot* UpstreamPool::find(const core::ServerState* server) {
+  auto it = slots_.find(server);
+  return it == slots_.end() ? nullptr : &it->second;
+}
+
+std::optional<asio::ip::tcp::socket> UpstreamPool::take(Slot& slot, core::Nanos now,
+                                                        core::Nanos max_idle_time) {
+  while (!slot.idle.empty()) {
+    Slot::Idle idle = std::move(slot.idle.back());
+    slot.idle.pop_back();
+    if (now - idle.since < max_idle_time && looks_open(idle.socket)) {
+      return std::move(idle.socket);
+    }
+    std::error_code ignored;
+    idle.socket.close(ignored);
+  }
+  return std::nullopt;
+}
+
+void UpstreamPool::give_back(Slot& slot, asio::ip::tcp::socket socket, core::Nanos now,
+                             uint32_t max_idle) {
+  if (slot.idle.size() >= max_idle) {
+    std::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  slot.idle.push_back({std::move(socket), now});
+}
+
+void UpstreamPool::close_all() {
+  for (auto& [key, slot] : slots_) {
+    for (auto& idle : slot.idle) {
+      std::error_code ignored;
+      idle.socket.close(ignored);
+    }
+    slot.idle.clear();
+  }
+}
+
+}  // namespace fulcrum::proxy

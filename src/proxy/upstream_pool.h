@@ -1,0 +1,52 @@
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/server.h"
+
+namespace fulcrum::proxy {
+
+/// Per-worker keep-alive connections to servers, and each server's resolved endpoint.
+/// Worker-local; not thread-safe.
+class UpstreamPool {
+ public:
+  struct Slot {
+    asio::ip::tcp::endpoint endpoint;
+    std::shared_ptr<core::ServerState> server;  // Keeps the key's identity alive.
+    struct Idle {
+      asio::ip::tcp::socket socket;
+      core::Nanos since;
+    };
+    std::vector<Idle> idle;
+  };
+
+  /// The slot for `server`, created on first use with `endpoint` (the only allocation).
+  Slot& slot(const std::shared_ptr<core::ServerState>& server,
+             const asio::ip::tcp::endpoint& endpoint);
+  /// Slot already known for `server`, or nullptr.
+  Slot* find(const core::ServerState* server);
+
+  /// An idle connection that still looks open and has been idle less than `max_idle_time`;
+  /// connections found closed by the server, or too old, are discarded on the way.
+  std::optional<asio::ip::tcp::socket> take(Slot& slot, core::Nanos now, core::Nanos max_idle_time);
+
+  /// Keeps `socket` for reuse unless the slot already holds `max_idle` connections.
+  void give_back(Slot& slot, asio::ip::tcp::socket socket, core::Nanos now, uint32_t max_idle);
+
+  /// Closes every idle connection (graceful shutdown).
+  void close_all();
+
+ private:
+  std::unordered_map<const core::ServerState*, Slot> slots_;
+};
+
+/// True when a connected socket has neither pending data nor a pending EOF or error: the
+/// server has not closed it while it sat idle.
+bool looks_open(asio::ip::tcp::socket& socket);
+
+}  // namespace fulcrum::proxy

@@ -1,0 +1,124 @@
+#include "proxy/worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "core/hash.h"
+#include "proxy/sessions.h"
+
+namespace fulcrum::proxy {
+
+Worker::Worker(Runtime& runtime, unsigned index)
+    : runtime_(runtime), index_(index), rng_(core::mix64(index + 1)) {
+  readers_.reserve(runtime.clusters().size());
+  for (auto& cluster : runtime.clusters()) readers_.emplace_back(*cluster.cluster);
+}
+
+Worker::~Worker() {
+  stop();
+  join();
+}
+
+void Worker::bind(std::vector<uint16_t>& ports) {
+  auto& listeners = runtime_.listeners();
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    const auto& config = listeners[i]->config;
+    asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config.host),
+                                     ports[i] != 0 ? ports[i] : config.port);
+    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(io_);
+    acceptor->open(endpoint.protocol());
+    acceptor->set_option(asio::socket_base::reuse_address(true));
+    int on = 1;
+    // One listening socket per worker; the kernel spreads new connections across them.
+    if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
+      throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
+    }
+    acceptor->bind(endpoint);
+    acceptor->listen(asio::socket_base::max_listen_connections);
+    if (ports[i] == 0) ports[i] = acceptor->local_endpoint().port();
+    acceptors_.push_back(std::move(acceptor));
+  }
+}
+
+void Worker::start() {
+  auto& listeners = runtime_.listeners();
+  for (std::size_t i = 0; i < acceptors_.size(); ++i) {
+    asio::co_spawn(io_, accept_loop(*listeners[i], *acceptors_[i]), asio::detached);
+  }
+  thread_ = std::thread([this] {
+    try {
+      io_.run();
+    } catch (const std::exception& e) {
+      spdlog::critical("worker {}: {}", index_, e.what());
+    }
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::stop() { io_.stop(); }
+
+void Worker::begin_drain() {
+  asio::post(io_, [this] {
+    draining_ = true;
+    for (auto& acceptor : acceptors_) {
+      std::error_code ignored;
+      acceptor->close(ignored);
+    }
+    for (auto& session : sessions_) {
+      if (session.idle) {
+        std::error_code ignored;
+        session.client->cancel(ignored);
+      }
+    }
+    pool_.close_all();
+  });
+}
+
+Worker::SessionList::iterator Worker::register_session(asio::ip::tcp::socket* client) {
+  session_count_.fetch_add(1, std::memory_order_relaxed);
+  return sessions_.insert(sessions_.end(), SessionHandle{client, true});
+}
+
+void Worker::unregister_session(SessionList::iterator it) {
+  sessions_.erase(it);
+  session_count_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+asio::awaitable<void> Worker::accept_loop(ListenerRuntime& listener,
+                                          asio::ip::tcp::acceptor& acceptor) {
+  constexpr auto nothrow = asio::experimental::as_tuple(asio::use_awaitable);
+  const bool http = listener.config.mode == config::ListenerMode::kHttp;
+  while (acceptor.is_open()) {
+    auto [ec, socket] = co_await acceptor.async_accept(nothrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
+      // Out of fds or similar: log and keep serving the connections we have.
+      spdlog::warn("listener {}: accept failed: {}", listener.config.name, ec.message());
+      continue;
+    }
+    listener.accepted_total.fetch_add(1, std::memory_order_relaxed);
+    if (listener.connections.load(std::memory_order_relaxed) >=
+        listener.config.limits.max_connections) {
+      listener.rejected_total.fetch_add(1, std::memory_order_relaxed);
+      std::error_code ignored;
+      socket.close(ignored);  // Over the limit: refused, never queued without bound.
+      continue;
+    }
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    if (http) {
+      asio::co_spawn(io_, run_http_session(*this, listener, std::move(socket)), asio::detached);
+    } else {
+      asio::co_spawn(io_, run_tcp_session(*this, listener, std::move(socket)), asio::detached);
+    }
+  }
+}
+
+}  // namespace fulcrum::proxy

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <functional>
+#include <list>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "core/cluster.h"
+#include "core/rng.h"
+#include "proxy/buffer_pool.h"
+#include "proxy/runtime.h"
+#include "proxy/upstream_pool.h"
+
+namespace fulcrum::proxy {
+
+/// A client connection as the worker tracks it for graceful shutdown.
+struct SessionHandle {
+  asio::ip::tcp::socket* client = nullptr;
+  bool idle = true;  ///< Between requests, no byte of the next one received.
+};
+
+/// One event-loop thread. Owns its io_context, its own SO_REUSEPORT listening socket per
+/// listener, its RNG, snapshot caches, buffers and upstream pool: nothing on the request path
+/// is shared with other workers except the clusters' atomics.
+class Worker {
+ public:
+  static constexpr std::size_t kBufferSize = 16 * 1024;
+
+  Worker(Runtime& runtime, unsigned index);
+  ~Worker();
+
+  /// Binds this worker's listening sockets. For a listener configured on port 0, the first
+  /// worker's ephemeral port is written back into `ports` so the others share it.
+  void bind(std::vector<uint16_t>& ports);
+  void start();
+  void join();
+  /// Thread-safe: stop accepting, close idle connections, let requests in flight finish.
+  void begin_drain();
+  /// Thread-safe: stop the event loop now.
+  void stop();
+  /// Number of open client sessions (approximate across threads; exact on the worker).
+  std::size_t session_count() const { return session_count_.load(std::memory_order_relaxed); }
+
+  // Worker-local accessors for sessions.
+  Runtime& runtime() { return runtime_; }
+  asio::io_context& io() { return io_; }
+  core::Rng& rng() { return rng_; }
+  core::SnapshotReader& reader(std::size_t cluster_index) { return readers_[cluster_index]; }
+  UpstreamPool& pool() { return pool_; }
+  BufferPool& buffers() { return buffers_; }
+  const core::Clock& clock() const { return clock_; }
+
+  using SessionList = std::list<SessionHandle>;
+  SessionList::iterator register_session(asio::ip::tcp::socket* client);
+  void unregister_session(SessionList::iterator it);
+  bool draining() const { return draining_; }
+
+ private:
+  asio::awaitable<void> accept_loop(ListenerRuntime& listener, asio::ip::tcp::acceptor& acceptor);
+
+  Runtime& runtime_;
+  unsigned index_;
+  asio::io_context io_{1};
+  core::SteadyClock clock_;
+  core::FastRng rng_;
+  std::vector<core::SnapshotReader> readers_;
+  UpstreamPool pool_;
+  BufferPool buffers_{kBufferSize};
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
+  SessionList sessions_;
+  std::atomic<std::size_t> session_count_{0};
+  bool draining_ = false;
+  std::thread thread_;
+};
+
+}  // namespace fulcrum::proxy
