@@ -1,0 +1,162 @@
+// Parsing and checking of the `clusters` section.
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "config/sections.h"
+#include "config/values.h"
+#include "core/policy_registry.h"
+
+namespace fulcrum::config::detail {
+namespace {
+
+constexpr uint64_t kMaxWeight = 10000;
+constexpr uint64_t kMaxAttempts = 1000;
+constexpr uint64_t kMaxRetries = 10;
+constexpr uint64_t kMaxIdlePerServer = 65536;
+constexpr uint64_t kMaxConnectionsPerServer = 1'000'000;
+
+// RFC 9110 token characters: what a header or cookie name may contain.
+bool is_token(std::string_view s) {
+  constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
+  for (char c : s) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && kExtra.find(c) == std::string_view::npos) return false;
+  }
+  return !s.empty();
+}
+
+HashKey read_hash_key(const Source& source, const Field& field) {
+  const std::string text = read_string(source, field);
+  auto fail = [&] {
+    source.fail(
+        field.mark(),
+        fmt::format("expected source_ip, path, header:NAME or cookie:NAME, got '{}'", text));
+  };
+  if (text == "source_ip") return HashKey{HashKey::Kind::kSourceIp, ""};
+  if (text == "path") return HashKey{HashKey::Kind::kPath, ""};
+  for (const auto& [prefix, kind] :
+       {std::pair{std::string_view("header:"), HashKey::Kind::kHeader},
+        std::pair{std::string_view("cookie:"), HashKey::Kind::kCookie}}) {
+    if (!text.starts_with(prefix)) continue;
+    std::string name = text.substr(prefix.size());
+    if (!is_token(name)) fail();
+    // Header names compare case-insensitively, so store them lower-cased; cookie names do not.
+    if (kind == HashKey::Kind::kHeader) {
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return HashKey{kind, std::move(name)};
+  }
+  fail();
+  return {};
+}
+
+std::string read_policy(const Source& source, const Field& field) {
+  std::string policy = read_string(source, field);
+  const auto& registry = core::PolicyRegistry::builtin();
+  if (registry.find(policy) == nullptr) {
+    source.fail(field.mark(), fmt::format("unknown policy '{}' (expected one of: {})", policy,
+                                          fmt::join(registry.names(), ", ")));
+  }
+  return policy;
+}
+
+std::vector<core::ServerSpec> read_servers(const Source& source, const Field& field) {
+  std::vector<core::ServerSpec> servers;
+  std::map<std::string, int> first_line;  // canonical address -> line, for duplicates
+  for (const Field& item : read_list(source, field)) {
+    const MapReader m(source, item, schema::kServer);
+    const Field& address = m.require("address");
+    const std::string text = read_string(source, address);
+    std::string reason;
+    const auto host_port = parse_host_port(text, 1, &reason);
+    if (!host_port) {
+      source.fail(address.mark(), fmt::format("invalid server address '{}': {}", text, reason));
+    }
+    core::ServerSpec spec;
+    spec.address = host_port->to_string();
+    const auto [it, inserted] = first_line.emplace(spec.address, line_of(address.mark()));
+    if (!inserted) {
+      source.fail(address.mark(), fmt::format("duplicate server address '{}' (first at line {})",
+                                              spec.address, it->second));
+    }
+    if (const Field* f = m.find("weight")) {
+      spec.weight = static_cast<uint32_t>(read_uint(source, *f, 0, kMaxWeight));
+    }
+    if (const Field* f = m.find("backup")) spec.backup = read_bool(source, *f);
+    servers.push_back(std::move(spec));
+  }
+  return servers;
+}
+
+// `seen` maps each cluster name read so far to its line, to report duplicates.
+ClusterConfig read_cluster(const Source& source, const Field& item,
+                           std::map<std::string, int>& seen) {
+  const MapReader m(source, item, schema::kCluster);
+  ClusterConfig c;
+  const Field& name = m.require("name");
+  c.name = read_name(source, name);
+  const auto [it, inserted] = seen.emplace(c.name, line_of(name.mark()));
+  if (!inserted) {
+    source.fail(name.mark(), fmt::format("duplicate cluster name '{}' (first defined at line {})",
+                                         c.name, it->second));
+  }
+  if (const Field* f = m.find("policy")) c.policy = read_policy(source, *f);
+  if (const Field* f = m.find("hash_key")) c.hash_key = read_hash_key(source, *f);
+  c.servers = read_servers(source, m.require("servers"));
+  if (const Field* f = m.find("passive")) {
+    const MapReader p(source, *f, schema::kPassive);
+    if (const Field* g = p.find("attempts")) {
+      c.passive.attempts = static_cast<uint32_t>(read_uint(source, *g, 1, kMaxAttempts));
+    }
+    if (const Field* g = p.find("offline_timeout")) {
+      c.passive.offline_timeout = read_duration(source, *g, /*allow_zero=*/true);
+    }
+  }
+  if (const Field* f = m.find("retries")) {
+    c.retries = static_cast<uint32_t>(read_uint(source, *f, 0, kMaxRetries));
+  }
+  if (const Field* f = m.find("timeouts")) {
+    const MapReader t(source, *f, schema::kClusterTimeouts);
+    if (const Field* g = t.find("connect")) c.timeouts.connect = read_duration(source, *g, false);
+    if (const Field* g = t.find("response")) c.timeouts.response = read_duration(source, *g, false);
+    if (const Field* g = t.find("idle")) c.timeouts.idle = read_duration(source, *g, false);
+  }
+  if (const Field* f = m.find("pool")) {
+    const MapReader p(source, *f, schema::kPool);
+    if (const Field* g = p.find("max_idle_per_server")) {
+      c.max_idle_per_server = static_cast<uint32_t>(read_uint(source, *g, 0, kMaxIdlePerServer));
+    }
+  }
+  if (const Field* f = m.find("limits")) {
+    const MapReader l(source, *f, schema::kClusterLimits);
+    if (const Field* g = l.find("max_connections_per_server")) {
+      c.max_connections_per_server =
+          static_cast<uint32_t>(read_uint(source, *g, 0, kMaxConnectionsPerServer));
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+std::string read_name(const Source& source, const Field& field) {
+  std::string name = read_string(source, field);
+  if (!is_valid_name(name)) {
+    source.fail(field.mark(),
+                fmt::format("invalid name '{}' (use letters, digits, '_', '-' and '.')", name));
+  }
+  return name;
+}
+
+std::vector<ClusterConfig> parse_clusters(const Source& source, const Field& field) {
+  std::vector<ClusterConfig> clusters;
+  std::map<std::string, int> seen;
+  for (const Field& item : read_list(source, field)) {
+    clusters.push_back(read_cluster(source, item, seen));
+  }
+  return clusters;
+}
+
+}  // namespace fulcrum::config::detail

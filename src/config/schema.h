@@ -1,0 +1,52 @@
+#pragma once
+
+// The keys each section of the configuration accepts. The loader rejects any other key, and a
+// test checks that docs/configuration.md mentions every one, so the three cannot drift apart.
+
+#include <span>
+#include <string_view>
+
+namespace fulcrum::config::schema {
+
+struct Section {
+  std::string_view name;  ///< As error messages call it: "unknown key 'x' in <name>".
+  std::span<const std::string_view> keys;
+};
+
+inline constexpr std::string_view kTopLevelKeys[] = {"workers", "listeners", "clusters",
+                                                     "access_log", "drain_timeout"};
+inline constexpr std::string_view kListenerKeys[] = {"name",   "listen", "mode",   "timeouts",
+                                                     "limits", "routes", "cluster"};
+inline constexpr std::string_view kListenerTimeoutKeys[] = {"client_header", "client_idle"};
+inline constexpr std::string_view kListenerLimitKeys[] = {"max_connections", "max_head_bytes",
+                                                          "max_uri_bytes"};
+inline constexpr std::string_view kRouteKeys[] = {"match", "cluster"};
+inline constexpr std::string_view kRouteMatchKeys[] = {"host", "path_prefix"};
+inline constexpr std::string_view kClusterKeys[] = {
+    "name", "policy", "hash_key", "servers", "passive", "retries", "timeouts", "pool", "limits"};
+inline constexpr std::string_view kServerKeys[] = {"address", "weight", "backup"};
+inline constexpr std::string_view kPassiveKeys[] = {"attempts", "offline_timeout"};
+inline constexpr std::string_view kClusterTimeoutKeys[] = {"connect", "response", "idle"};
+inline constexpr std::string_view kPoolKeys[] = {"max_idle_per_server"};
+inline constexpr std::string_view kClusterLimitKeys[] = {"max_connections_per_server"};
+inline constexpr std::string_view kAccessLogKeys[] = {"enabled", "format", "path"};
+
+inline constexpr Section kTopLevel{"top level", kTopLevelKeys};
+inline constexpr Section kListener{"listener", kListenerKeys};
+inline constexpr Section kListenerTimeouts{"listener timeouts", kListenerTimeoutKeys};
+inline constexpr Section kListenerLimits{"listener limits", kListenerLimitKeys};
+inline constexpr Section kRoute{"route", kRouteKeys};
+inline constexpr Section kRouteMatch{"route match", kRouteMatchKeys};
+inline constexpr Section kCluster{"cluster", kClusterKeys};
+inline constexpr Section kServer{"server", kServerKeys};
+inline constexpr Section kPassive{"cluster passive", kPassiveKeys};
+inline constexpr Section kClusterTimeouts{"cluster timeouts", kClusterTimeoutKeys};
+inline constexpr Section kPool{"cluster pool", kPoolKeys};
+inline constexpr Section kClusterLimits{"cluster limits", kClusterLimitKeys};
+inline constexpr Section kAccessLog{"access_log", kAccessLogKeys};
+
+inline constexpr Section kAllSections[] = {
+    kTopLevel, kListener, kListenerTimeouts, kListenerLimits, kRoute,         kRouteMatch, kCluster,
+    kServer,   kPassive,  kClusterTimeouts,  kPool,           kClusterLimits, kAccessLog};
+
+}  // namespace fulcrum::config::schema

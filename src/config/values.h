@@ -1,0 +1,49 @@
+#pragma once
+
+// Parsers for the scalar notations the configuration uses: durations ("500ms", "10s"), sizes
+// ("16k") and addresses ("host:port", "[::1]:8080"). Pure functions, so the proxy and tools can
+// reuse them and tests can cover them without YAML.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+
+namespace fulcrum::config {
+
+/// A whole number of ms, s, m or h ("500ms", "10s", "2m", "1h"), or a bare "0". nullopt when
+/// malformed or beyond what Nanos can hold.
+std::optional<core::Nanos> parse_duration(std::string_view text);
+
+/// A whole number of bytes, optionally followed by k or m (binary: 1k = 1024), either case.
+std::optional<uint64_t> parse_size(std::string_view text);
+
+/// Decimal digits only, no sign; nullopt on overflow.
+std::optional<uint64_t> parse_uint(std::string_view text);
+
+/// The shortest size notation for `bytes`, for messages: 16384 -> "16k".
+std::string format_size(uint64_t bytes);
+
+struct HostPort {
+  std::string host;  ///< Lower-cased; IPv6 without brackets.
+  uint16_t port = 0;
+
+  bool is_ipv6() const { return host.find(':') != std::string::npos; }
+  /// Canonical "host:port", with brackets around an IPv6 host.
+  std::string to_string() const;
+  bool operator==(const HostPort&) const = default;
+};
+
+/// Parses "host:port" or "[ipv6]:port" with port in [min_port, 65535]. Host is a name or an
+/// address; names are resolved later, by the proxy. On failure returns nullopt and sets *error to
+/// a short reason ("missing port", ...).
+std::optional<HostPort> parse_host_port(std::string_view text, uint16_t min_port,
+                                        std::string* error);
+
+/// Names of listeners and clusters: letters, digits, '_', '-' and '.', as they end up in logs
+/// and metric labels.
+bool is_valid_name(std::string_view name);
+
+}  // namespace fulcrum::config

@@ -1,0 +1,202 @@
+#include "config/yaml_reader.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "config/config.h"
+#include "config/values.h"
+
+namespace fulcrum::config::detail {
+namespace {
+
+constexpr std::string_view kDurationHint = "a duration like 500ms, 10s or 2m";
+
+// Edit distance, to suggest the key the user probably meant.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// The scalar text of a field, or an error naming what was expected.
+const std::string& scalar(const Source& source, const Field& field, std::string_view expected) {
+  if (!field.value.IsScalar()) {
+    source.fail(field.mark(), fmt::format("expected {}, got {}", expected, describe(field.value)));
+  }
+  return field.value.Scalar();
+}
+
+}  // namespace
+
+std::string alternatives(std::span<const std::string_view> choices) {
+  std::string out;
+  for (std::size_t i = 0; i < choices.size(); ++i) {
+    if (i > 0) out += (i + 1 == choices.size()) ? " or " : ", ";
+    out += choices[i];
+  }
+  return out;
+}
+
+void Source::fail(const YAML::Mark& mark, const std::string& message) const {
+  // A mark of -1 (yaml-cpp's null mark) would print as line 0; clamp to the file start instead.
+  throw ConfigError(name_, std::max(mark.line, 0) + 1, std::max(mark.column, 0) + 1, message);
+}
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar: {
+      constexpr std::size_t kMaxShown = 60;
+      const std::string& text = node.Scalar();
+      if (text.size() > kMaxShown) return "'" + text.substr(0, kMaxShown) + "...'";
+      return "'" + text + "'";
+    }
+    default:
+      return "nothing";
+  }
+}
+
+MapReader::MapReader(const Source& source, const Field& field, const schema::Section& section)
+    : source_(source), section_(section), mark_(field.mark()) {
+  if (!field.value.IsMap()) {
+    source.fail(field.mark(), fmt::format("expected a mapping for {}, got {}", section.name,
+                                          describe(field.value)));
+  }
+  for (auto it = field.value.begin(); it != field.value.end(); ++it) {
+    Field entry{"", it->second, it->first.Mark()};
+    if (!it->first.IsScalar()) {
+      source.fail(it->first.Mark(), fmt::format("expected a key name in {}, got {}", section.name,
+                                                describe(it->first)));
+    }
+    entry.key = it->first.Scalar();
+    if (entry.key == "<<") {
+      source.fail(entry.key_mark(),
+                  "YAML merge keys ('<<') are not supported; repeat the keys, or use an anchor "
+                  "for a whole value");
+    }
+    const auto& keys = section.keys;
+    if (std::find(keys.begin(), keys.end(), entry.key) == keys.end()) {
+      std::string message = fmt::format("unknown key '{}' in {} (expected one of: {})", entry.key,
+                                        section.name, fmt::join(keys, ", "));
+      // Suggest the closest known key when it is close enough to be a typo.
+      std::string_view best;
+      std::size_t best_distance = 3;
+      for (std::string_view known : keys) {
+        const std::size_t d = edit_distance(entry.key, known);
+        if (d < best_distance && d < known.size() / 2) {
+          best = known;
+          best_distance = d;
+        }
+      }
+      if (!best.empty()) message += fmt::format("; did you mean '{}'?", best);
+      source.fail(entry.key_mark(), message);
+    }
+    if (const Field* first = find(entry.key)) {
+      source.fail(entry.key_mark(), fmt::format("duplicate key '{}' (first at line {})", entry.key,
+                                                line_of(first->key_mark())));
+    }
+    fields_.push_back(std::move(entry));
+  }
+}
+
+const Field* MapReader::find(std::string_view key) const {
+  for (const Field& f : fields_) {
+    if (f.key == key) return &f;
+  }
+  return nullptr;
+}
+
+const Field& MapReader::require(std::string_view key) const {
+  if (const Field* f = find(key)) return *f;
+  source_.fail(mark_, fmt::format("missing required key '{}' in {}", key, section_.name));
+}
+
+std::string read_string(const Source& source, const Field& field) {
+  const std::string& text = scalar(source, field, "a string");
+  if (text.empty()) source.fail(field.mark(), "expected a non-empty string");
+  return text;
+}
+
+uint64_t read_uint(const Source& source, const Field& field, uint64_t min, uint64_t max) {
+  const std::string expected = fmt::format("a whole number from {} to {}", min, max);
+  const auto value = parse_uint(scalar(source, field, expected));
+  if (!value || *value < min || *value > max) {
+    source.fail(field.mark(), fmt::format("expected {}, got {}", expected, describe(field.value)));
+  }
+  return *value;
+}
+
+uint64_t read_size(const Source& source, const Field& field, uint64_t min, uint64_t max) {
+  const auto value = parse_size(scalar(source, field, "a size like 16384, 16k or 1m"));
+  if (!value) {
+    source.fail(field.mark(), fmt::format("expected a size like 16384, 16k or 1m, got {}",
+                                          describe(field.value)));
+  }
+  if (*value < min || *value > max) {
+    source.fail(field.mark(), fmt::format("expected a size from {} to {}, got {}", format_size(min),
+                                          format_size(max), describe(field.value)));
+  }
+  return *value;
+}
+
+core::Nanos read_duration(const Source& source, const Field& field, bool allow_zero) {
+  const std::string& text = scalar(source, field, kDurationHint);
+  const auto value = parse_duration(text);
+  if (!value) {
+    // A bare number is the likeliest mistake; say what is missing.
+    const bool bare_number = parse_uint(text).has_value();
+    source.fail(field.mark(),
+                fmt::format("expected {}, got {}{}", kDurationHint, describe(field.value),
+                            bare_number ? " (a unit is required)" : ""));
+  }
+  if (!allow_zero && value->count() == 0) {
+    source.fail(field.mark(),
+                fmt::format("expected a duration greater than 0, got {}", describe(field.value)));
+  }
+  return *value;
+}
+
+bool read_bool(const Source& source, const Field& field) {
+  const std::string& text = scalar(source, field, "true or false");
+  if (text == "true") return true;
+  if (text == "false") return false;
+  source.fail(field.mark(), fmt::format("expected true or false, got {}", describe(field.value)));
+}
+
+std::size_t read_choice(const Source& source, const Field& field,
+                        std::span<const std::string_view> choices) {
+  const std::string expected = alternatives(choices);
+  const std::string& text = scalar(source, field, expected);
+  for (std::size_t i = 0; i < choices.size(); ++i) {
+    if (choices[i] == text) return i;
+  }
+  source.fail(field.mark(), fmt::format("expected {}, got {}", expected, describe(field.value)));
+}
+
+std::vector<Field> read_list(const Source& source, const Field& field) {
+  if (!field.value.IsSequence()) {
+    source.fail(field.mark(),
+                fmt::format("expected a list for '{}', got {}", field.key, describe(field.value)));
+  }
+  if (field.value.size() == 0) {
+    source.fail(field.mark(), fmt::format("'{}' must not be empty", field.key));
+  }
+  std::vector<Field> items;
+  for (const YAML::Node& item : field.value) items.push_back(Field{"", item, std::nullopt});
+  return items;
+}
+
+}  // namespace fulcrum::config::detail

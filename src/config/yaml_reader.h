@@ -1,0 +1,87 @@
+#pragma once
+
+// Position-aware access to a parsed YAML tree: every accessor either returns a checked value or
+// throws ConfigError pointing at the offending node. Internal to the loader.
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/schema.h"
+#include "core/clock.h"
+
+namespace fulcrum::config::detail {
+
+/// Names the file in errors.
+class Source {
+ public:
+  explicit Source(std::string name) : name_(std::move(name)) {}
+  const std::string& name() const { return name_; }
+  /// Throws ConfigError at `mark` (0-based, as yaml-cpp reports it).
+  [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message) const;
+
+ private:
+  std::string name_;
+};
+
+/// A value together with the key it was found under (empty for list items and the root).
+struct Field {
+  std::string key;
+  YAML::Node value;
+  std::optional<YAML::Mark> key_position;
+
+  /// Where to point at the value. yaml-cpp marks an empty value at the next token, often on a
+  /// later line, so an empty value is reported at its key instead.
+  YAML::Mark mark() const { return value.IsNull() && key_position ? *key_position : value.Mark(); }
+  YAML::Mark key_mark() const { return key_position.value_or(value.Mark()); }
+};
+
+/// "a mapping", "a list", "nothing" or the quoted scalar, for "got ..." in messages.
+std::string describe(const YAML::Node& node);
+
+/// "a or b", "a, b or c".
+std::string alternatives(std::span<const std::string_view> choices);
+
+/// 1-based line of a mark, for "first defined at line N".
+inline int line_of(const YAML::Mark& mark) { return mark.line + 1; }
+
+/// A mapping checked against a schema section: not a mapping, an unknown key and a repeated key
+/// are all errors.
+class MapReader {
+ public:
+  MapReader(const Source& source, const Field& field, const schema::Section& section);
+
+  /// nullptr when the key is absent.
+  const Field* find(std::string_view key) const;
+  /// Fails with "missing required key" when absent.
+  const Field& require(std::string_view key) const;
+  /// The mapping's own position (its first key, or '{').
+  YAML::Mark mark() const { return mark_; }
+
+ private:
+  const Source& source_;
+  const schema::Section& section_;
+  YAML::Mark mark_;
+  std::vector<Field> fields_;
+};
+
+std::string read_string(const Source& source, const Field& field);
+/// A plain whole number in [min, max].
+uint64_t read_uint(const Source& source, const Field& field, uint64_t min, uint64_t max);
+/// A size ("16384", "16k", "1m") in [min, max].
+uint64_t read_size(const Source& source, const Field& field, uint64_t min, uint64_t max);
+/// A duration; zero is rejected unless `allow_zero`.
+core::Nanos read_duration(const Source& source, const Field& field, bool allow_zero);
+bool read_bool(const Source& source, const Field& field);
+/// Index of the scalar's value in `choices`.
+std::size_t read_choice(const Source& source, const Field& field,
+                        std::span<const std::string_view> choices);
+/// The items of a list, each as a Field without key. Empty lists are rejected.
+std::vector<Field> read_list(const Source& source, const Field& field);
+
+}  // namespace fulcrum::config::detail
