@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: deps build run test test-release test-asan test-tsan bench format clean
+.PHONY: deps build run sim test test-release test-asan test-tsan bench format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -11,7 +11,12 @@ build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
+# The proxy demo: three backends on loopback and fulcrum on 127.0.0.1:8080.
 run: build
+	build/release/bin/fulcrum --demo
+
+# The balancing simulator on its bundled example.
+sim: build
 	build/release/bin/fulcrum-sim examples/sim/cluster.yaml examples/sim/scenario.yaml
 
 # ctest's summary line of the last suite is the last thing printed.

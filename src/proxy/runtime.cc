@@ -1,39 +1,23 @@
 #include "proxy/runtime.h"
 
+#include "config/values.h"
+
 #include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
 #include <stdexcept>
 
 namespace fulcrum::proxy {
 
-bool split_host_port(std::string_view address, std::string& host, std::string& port) {
-  std::size_t colon;
-  if (!address.empty() && address.front() == '[') {
-    const std::size_t close = address.find(']');
-    if (close == std::string_view::npos || close + 1 >= address.size() ||
-        address[close + 1] != ':') {
-      return false;
-    }
-    host = address.substr(1, close - 1);
-    colon = close + 1;
-  } else {
-    colon = address.rfind(':');
-    if (colon == std::string_view::npos) return false;
-    host = address.substr(0, colon);
-  }
-  port = address.substr(colon + 1);
-  return !host.empty() && !port.empty();
-}
-
 namespace {
 
 asio::ip::tcp::endpoint resolve(asio::ip::tcp::resolver& resolver, const std::string& address) {
-  std::string host, port;
-  if (!split_host_port(address, host, port)) {
-    throw std::runtime_error("server address '" + address + "' is not host:port");
+  std::string reason;
+  const auto host_port = config::parse_host_port(address, 1, &reason);
+  if (!host_port) {
+    throw std::runtime_error("server address '" + address + "': " + reason);
   }
   std::error_code ec;
-  auto results = resolver.resolve(host, port, ec);
+  auto results = resolver.resolve(host_port->host, std::to_string(host_port->port), ec);
   if (ec || results.empty()) {
     throw std::runtime_error("cannot resolve server address '" + address +
                              "': " + (ec ? ec.message() : "no addresses"));

@@ -68,7 +68,4 @@ class Runtime {
   std::atomic<bool> draining_{false};
 };
 
-/// Splits "host:port" / "[v6]:port". Returns false when malformed.
-bool split_host_port(std::string_view address, std::string& host, std::string& port);
-
 }  // namespace fulcrum::proxy
