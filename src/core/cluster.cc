@@ -94,7 +94,10 @@ void Cluster::publish_locked() {
   states_ = std::move(states);
   for (auto& tier : snapshot->tiers) tier.policy = factory_(tier.members);
 
-  snapshot_.store(std::move(snapshot), std::memory_order_release);
+  {
+    std::lock_guard lock(snapshot_mutex_);
+    snapshot_ = std::move(snapshot);
+  }
   version_.fetch_add(1, std::memory_order_release);
 }
 

@@ -58,8 +58,12 @@ class Cluster {
   const std::string& name() const { return options_.name; }
   const ClusterOptions& options() const { return options_; }
 
-  /// Thread-safe. The current snapshot.
-  SnapshotPtr snapshot() const { return snapshot_.load(std::memory_order_acquire); }
+  /// Thread-safe. The current snapshot. Takes a short lock: hot paths read through a
+  /// SnapshotReader, which calls this only when the version moved.
+  SnapshotPtr snapshot() const {
+    std::lock_guard lock(snapshot_mutex_);
+    return snapshot_;
+  }
   /// Thread-safe, one relaxed load: lets per-thread caches notice a new snapshot cheaply.
   uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
@@ -84,12 +88,15 @@ class Cluster {
   mutable std::mutex control_mutex_;
   std::vector<ServerSpec> specs_;  // guarded by control_mutex_
   std::unordered_map<std::string, std::shared_ptr<ServerState>> states_;  // guarded by control_mutex_
-  std::atomic<std::shared_ptr<const ClusterSnapshot>> snapshot_;
+  // A mutex rather than std::atomic<std::shared_ptr>: libstdc++ 12 implements the latter with an
+  // internal spin lock anyway, and ThreadSanitizer cannot see through it.
+  mutable std::mutex snapshot_mutex_;
+  SnapshotPtr snapshot_;  // guarded by snapshot_mutex_
   std::atomic<uint64_t> version_{0};
 };
 
-/// A thread's cached view of a cluster's snapshot. Re-reads the shared pointer only when the
-/// version moved, because libstdc++'s atomic<shared_ptr> load takes an internal spin lock.
+/// A thread's cached view of a cluster's snapshot. Re-reads the shared pointer (under the
+/// cluster's lock) only when the version moved, so the steady state is one acquire load.
 /// One per thread; not thread-safe.
 class SnapshotReader {
  public:

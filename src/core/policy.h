@@ -36,6 +36,13 @@ class Candidates {
   bool usable(std::size_t i) const {
     const Member& m = members_[i];
     if (tried_ != nullptr && tried_->contains(m.state.get())) return false;
+    return eligible(i);
+  }
+
+  /// Eligible now, whatever this request has tried: lets a policy that caches eligibility
+  /// across picks (least_connections) tell "down" from "already tried by this request".
+  bool eligible(std::size_t i) const {
+    const Member& m = members_[i];
     return pickable(evaluate(m.spec, *m.state, passive_, now_));
   }
 

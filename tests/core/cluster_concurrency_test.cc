@@ -18,8 +18,8 @@ namespace {
 std::vector<ServerSpec> initial_servers(int n) {
   std::vector<ServerSpec> servers;
   for (int i = 0; i < n; ++i) {
-    servers.push_back({"10.0.0." + std::to_string(i) + ":80", static_cast<uint32_t>(1 + i % 3),
-                       i % 7 == 6});
+    servers.push_back(
+        {"10.0.0." + std::to_string(i) + ":80", static_cast<uint32_t>(1 + i % 3), i % 7 == 6});
   }
   return servers;
 }
