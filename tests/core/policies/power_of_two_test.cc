@@ -1,0 +1,154 @@
+// Power of two choices: scripted pairs, cross-multiplied weights, shares under load.
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "fakes/ineligible.h"
+#include "fakes/policy_harness.h"
+#include "fakes/scripted_rng.h"
+
+namespace fulcrum::core {
+namespace {
+
+using testing::PolicyHarness;
+using testing::ScriptedRng;
+
+/// Raw draws that make the alias table draw `members` in order: a column, then coin 0, which
+/// keeps any member with weight on its own column.
+ScriptedRng draws(std::size_t n, std::initializer_list<std::size_t> members) {
+  std::vector<uint64_t> values;
+  for (std::size_t i : members) {
+    values.push_back(ScriptedRng::draw_for(i, n));
+    values.push_back(0);
+  }
+  return ScriptedRng(values);
+}
+
+double percent(const std::vector<std::size_t>& counts, std::size_t i, std::size_t n) {
+  return 100.0 * static_cast<double>(counts[i]) / static_cast<double>(n);
+}
+
+/// A closed loop: `outstanding` requests always in flight, each completing after that many
+/// further picks, so a member's share of picks is its share of in-flight work.
+std::vector<std::size_t> closed_loop(PolicyHarness& h, Rng& rng, std::size_t picks,
+                                     std::size_t outstanding) {
+  std::vector<std::size_t> counts(h.members().size(), 0);
+  std::deque<std::size_t> queue;
+  for (std::size_t k = 0; k < picks; ++k) {
+    const std::size_t i = h.pick(rng);
+    counts.at(i)++;
+    h.state(i).in_flight++;
+    queue.push_back(i);
+    if (queue.size() > outstanding) {
+      h.state(queue.front()).in_flight--;
+      queue.pop_front();
+    }
+  }
+  return counts;
+}
+
+TEST(PowerOfTwo, PrefersTheLessLoadedOfTheTwoDrawn) {
+  PolicyHarness h("power_of_two", {1, 1, 1, 1});
+  h.state(0).in_flight = 5;
+  h.state(2).in_flight = 1;
+  h.state(3).in_flight = 9;
+  auto rng = draws(4, {0, 2, 2, 0, 3, 0});
+  EXPECT_EQ(h.pick(rng), 2u);
+  EXPECT_EQ(h.pick(rng), 2u);
+  EXPECT_EQ(h.pick(rng), 0u);
+}
+
+TEST(PowerOfTwo, TieGoesToTheFirstDraw) {
+  PolicyHarness h("power_of_two", {1, 1, 1, 1});
+  h.state(1).in_flight = 2;
+  h.state(3).in_flight = 2;
+  auto rng = draws(4, {1, 3, 3, 1});
+  EXPECT_EQ(h.pick(rng), 1u);
+  EXPECT_EQ(h.pick(rng), 3u);
+}
+
+TEST(PowerOfTwo, WeightsByCrossMultiplication) {
+  // Weight 3 with in_flight x against weight 1 with in_flight 1: (x + 1) * 1 vs (1 + 1) * 3.
+  PolicyHarness h("power_of_two", {3, 1});
+  h.state(1).in_flight = 1;
+  h.state(0).in_flight = 4;  // 5 < 6: the heavier server wins despite more in flight.
+  auto rng = draws(2, {1, 0});
+  EXPECT_EQ(h.pick(rng), 0u);
+  h.state(0).in_flight = 5;  // 6 == 6: tie, first draw.
+  EXPECT_EQ(h.pick(rng), 1u);
+  auto reversed = draws(2, {0, 1});
+  EXPECT_EQ(h.pick(reversed), 0u);
+  h.state(0).in_flight = 6;  // 7 > 6.
+  EXPECT_EQ(h.pick(reversed), 1u);
+}
+
+TEST(PowerOfTwo, RedrawsUntilTheSecondIsDistinct) {
+  PolicyHarness h("power_of_two", {1, 1, 1, 1});
+  h.state(3).in_flight = 1;
+  auto rng = draws(4, {3, 3, 3, 0});
+  EXPECT_EQ(h.pick(rng), 0u);
+}
+
+TEST(PowerOfTwo, SharesFollowWeightsUnderLoad) {
+  // At balance (in_flight_i + 1) / weight_i is equal for all: with 60 in flight that puts
+  // 64 * 3 / 6 - 1 = 31 on member 0 (51.7% of picks) and 9.67 on each other (16.1%); the +1
+  // slightly favours the heavy server. Without weights it would be 25% each.
+  PolicyHarness h("power_of_two", {3, 1, 1, 1});
+  FastRng rng(1);
+  auto counts = closed_loop(h, rng, 100'000, 60);
+  EXPECT_NEAR(percent(counts, 0, 100'000), 51.67, 1.0);
+  for (std::size_t i = 1; i < 4; ++i) EXPECT_NEAR(percent(counts, i, 100'000), 16.11, 1.0) << i;
+}
+
+TEST(PowerOfTwo, IdleServersAreToldApartByWeight) {
+  // Nothing in flight: the heavier of each pair wins, so member 0 gets every pair it is in:
+  // drawn first with p = 3/6, or second after another with p = 3/6 * 3/5; 80% in all.
+  PolicyHarness h("power_of_two", {3, 1, 1, 1});
+  FastRng rng(2);
+  auto counts = h.histogram(rng, 100'000);
+  EXPECT_NEAR(percent(counts, 0, 100'000), 80.0, 1.5);
+  for (std::size_t i = 1; i < 4; ++i) EXPECT_NEAR(percent(counts, i, 100'000), 6.67, 1.5) << i;
+}
+
+TEST(PowerOfTwo, SkipsEveryKindOfIneligibleMember) {
+  PolicyHarness h("power_of_two", {1, 1, 1, 1, 1, 1, 1}, testing::passive_on());
+  testing::make_ineligible_each_way(h, 1);
+  FastRng rng(3);
+  auto counts = closed_loop(h, rng, 100'000, 10);
+  for (std::size_t i = 1; i <= 5; ++i) EXPECT_EQ(counts[i], 0u) << i;
+  EXPECT_NEAR(percent(counts, 0, 100'000), 50.0, 1.5);
+  EXPECT_NEAR(percent(counts, 6, 100'000), 50.0, 1.5);
+}
+
+TEST(PowerOfTwo, NeverReturnsTriedMembers) {
+  PolicyHarness h("power_of_two", {1, 1, 1});
+  h.state(1).in_flight = 100;  // Least attractive, but the only one left.
+  TriedSet tried;
+  tried.insert(&h.state(0));
+  tried.insert(&h.state(2));
+  FastRng rng(4);
+  for (int k = 0; k < 1'000; ++k) ASSERT_EQ(h.pick(rng, std::nullopt, &tried), 1u);
+}
+
+TEST(PowerOfTwo, FewUsableAmongManyAreStillCompared) {
+  // Draws almost always miss here, so both choices come from the fallback scans.
+  PolicyHarness h("power_of_two", std::vector<uint32_t>(1'000, 1));
+  for (std::size_t i = 0; i < 1'000; ++i) {
+    if (i != 10 && i != 500) h.state(i).admin_state = AdminState::kDraining;
+  }
+  h.state(10).in_flight = 3;
+  FastRng rng(5);
+  for (int k = 0; k < 1'000; ++k) ASSERT_EQ(h.pick(rng), 500u);
+}
+
+TEST(PowerOfTwo, NothingUsableSaysSo) {
+  PolicyHarness h("power_of_two", {1, 1, 1, 1, 1}, testing::passive_on());
+  testing::make_ineligible_each_way(h, 0);
+  FastRng rng(6);
+  EXPECT_EQ(h.pick(rng), kNoPick);
+  PolicyHarness empty("power_of_two", {});
+  EXPECT_EQ(empty.pick(rng), kNoPick);
+}
+
+}  // namespace
+}  // namespace fulcrum::core
