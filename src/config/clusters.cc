@@ -52,16 +52,6 @@ HashKey read_hash_key(const Source& source, const Field& field) {
   return {};
 }
 
-std::string read_policy(const Source& source, const Field& field) {
-  std::string policy = read_string(source, field);
-  const auto& registry = core::PolicyRegistry::builtin();
-  if (registry.find(policy) == nullptr) {
-    source.fail(field.mark(), fmt::format("unknown policy '{}' (expected one of: {})", policy,
-                                          fmt::join(registry.names(), ", ")));
-  }
-  return policy;
-}
-
 std::vector<core::ServerSpec> read_servers(const Source& source, const Field& field) {
   std::vector<core::ServerSpec> servers;
   std::map<std::string, int> first_line;  // canonical address -> line, for duplicates
@@ -148,6 +138,16 @@ std::string read_name(const Source& source, const Field& field) {
                 fmt::format("invalid name '{}' (use letters, digits, '_', '-' and '.')", name));
   }
   return name;
+}
+
+std::string read_policy(const Source& source, const Field& field) {
+  std::string policy = read_string(source, field);
+  const auto& registry = core::PolicyRegistry::builtin();
+  if (registry.find(policy) == nullptr) {
+    source.fail(field.mark(), fmt::format("unknown policy '{}' (expected one of: {})", policy,
+                                          fmt::join(registry.names(), ", ")));
+  }
+  return policy;
 }
 
 std::vector<ClusterConfig> parse_clusters(const Source& source, const Field& field) {

@@ -3,11 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <optional>
 #include <thread>
 
 #include "config/config.h"
@@ -37,25 +33,6 @@ AccessLogConfig read_access_log(const detail::Source& source, const detail::Fiel
   return log;
 }
 
-// An unquoted "[::1]:8080" is read as the start of a YAML list, and yaml-cpp's message
-// ("end of map not found") does not say why; name the likely cause.
-std::string ipv6_hint(std::string_view yaml, const YAML::Mark& mark) {
-  std::size_t begin = 0;
-  for (int line = 0; line < mark.line && begin != std::string_view::npos; ++line) {
-    begin = yaml.find('\n', begin);
-    if (begin != std::string_view::npos) ++begin;
-  }
-  if (begin == std::string_view::npos) return "";
-  const std::string_view text = yaml.substr(begin, yaml.find('\n', begin) - begin);
-  const std::size_t open = text.find(": [");
-  if (open == std::string_view::npos) return "";
-  const std::size_t close = text.find("]:", open);
-  if (close == std::string_view::npos) return "";
-  const std::string_view inside = text.substr(open + 3, close - open - 3);
-  if (inside.find(':') == std::string_view::npos) return "";
-  return " (quote IPv6 addresses: \"[::1]:8080\")";
-}
-
 std::string format_what(const std::string& file, int line, int column, const std::string& message) {
   if (line <= 0) return fmt::format("{}: {}", file, message);
   return fmt::format("{}:{}:{}: {}", file, line, column, message);
@@ -79,21 +56,12 @@ const ClusterConfig* Config::find_cluster(std::string_view name) const {
 
 Config load_config_string(std::string_view yaml, const std::string& name) {
   const detail::Source source(name);
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    source.fail(e.mark, e.msg + ipv6_hint(yaml, e.mark));
-  }
-  if (documents.empty()) {
+  const std::optional<YAML::Node> document = detail::load_document(source, yaml);
+  if (!document) {
     source.fail(YAML::Mark(), "the configuration is empty (expected 'listeners' and 'clusters')");
   }
-  if (documents.size() > 1) {
-    source.fail(documents[1].Mark(),
-                fmt::format("expected one YAML document, found {}", documents.size()));
-  }
 
-  const detail::MapReader top(source, detail::Field{"", documents[0], std::nullopt},
+  const detail::MapReader top(source, detail::Field{"", *document, std::nullopt},
                               schema::kTopLevel);
   Config config;
   config.source_path = name;
@@ -112,16 +80,7 @@ Config load_config_string(std::string_view yaml, const std::string& name) {
 }
 
 Config load_config_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    throw ConfigError(path, 0, 0, "cannot read: is a directory");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path, 0, 0, fmt::format("cannot read: {}", std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw ConfigError(path, 0, 0, "cannot read: I/O error");
-  return load_config_string(text.str(), path);
+  return load_config_string(detail::read_file(path), path);
 }
 
 }  // namespace fulcrum::config

@@ -1,6 +1,6 @@
 #pragma once
 
-// The loader's per-section parsers. Internal to the loader; split out to keep files short.
+// The loader's per-section parsers, split out to keep files short. fulcrum-sim reuses read_policy.
 
 #include <vector>
 
@@ -18,5 +18,8 @@ std::vector<ListenerConfig> parse_listeners(const Source& source, const Field& f
 
 /// Reads a listener or cluster name: non-empty, letters, digits, '_', '-', '.'.
 std::string read_name(const Source& source, const Field& field);
+
+/// Reads a policy name, which must be in core::PolicyRegistry::builtin().
+std::string read_policy(const Source& source, const Field& field);
 
 }  // namespace fulcrum::config::detail

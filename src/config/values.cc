@@ -64,28 +64,46 @@ std::optional<uint64_t> parse_uint(std::string_view text) {
   return value;
 }
 
-std::optional<core::Nanos> parse_duration(std::string_view text) {
-  const auto [digits, unit] = split_number(text);
-  const auto value = parse_uint(digits);
-  if (!value) return std::nullopt;
-  int64_t unit_ns = 0;
-  if (unit == "ms") {
-    unit_ns = 1'000'000;
-  } else if (unit == "s") {
-    unit_ns = 1'000'000'000;
-  } else if (unit == "m") {
-    unit_ns = 60'000'000'000;
-  } else if (unit == "h") {
-    unit_ns = 3'600'000'000'000;
-  } else if (unit.empty() && *value == 0) {
-    return core::Nanos{0};
-  } else {
-    return std::nullopt;
+std::optional<core::Nanos> parse_duration(std::string_view text, DurationSyntax syntax) {
+  struct Unit {
+    std::string_view suffix;
+    uint64_t nanos;
+    bool fine_only;
+  };
+  static constexpr Unit kUnits[] = {{"ns", 1, true},
+                                    {"us", 1'000, true},
+                                    {"ms", 1'000'000, false},
+                                    {"s", 1'000'000'000, false},
+                                    {"m", 60'000'000'000, false},
+                                    {"h", 3'600'000'000'000, false}};
+  // 128 bits: no product of a 64-bit number and a unit can overflow, so the range check is one
+  // comparison at the end.
+  using Wide = unsigned __int128;
+
+  if (text == "0") return core::Nanos{0};
+  const bool fine = syntax == DurationSyntax::kFine;
+  auto [whole_digits, unit] = split_number(text);
+  const auto whole = parse_uint(whole_digits);
+  if (!whole) return std::nullopt;
+  uint64_t fraction = 0;
+  uint64_t fraction_scale = 1;
+  if (fine && unit.starts_with('.')) {
+    const auto [digits, rest] = split_number(unit.substr(1));
+    // At most 18 digits, so that the fraction fits in uint64_t; no one writes more.
+    if (digits.empty() || digits.size() > 18) return std::nullopt;
+    fraction = *parse_uint(digits);
+    for (std::size_t i = 0; i < digits.size(); ++i) fraction_scale *= 10;
+    unit = rest;
   }
-  if (*value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max() / unit_ns)) {
-    return std::nullopt;
+  for (const Unit& u : kUnits) {
+    if (u.suffix != unit || (u.fine_only && !fine)) continue;
+    const Wide scaled_fraction = Wide{fraction} * u.nanos;
+    if (scaled_fraction % fraction_scale != 0) return std::nullopt;  // finer than 1ns
+    const Wide total = Wide{*whole} * u.nanos + scaled_fraction / fraction_scale;
+    if (total > static_cast<Wide>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return core::Nanos{static_cast<int64_t>(total)};
   }
-  return core::Nanos{static_cast<int64_t>(*value) * unit_ns};
+  return std::nullopt;
 }
 
 std::optional<uint64_t> parse_size(std::string_view text) {

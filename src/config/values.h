@@ -13,9 +13,19 @@
 
 namespace fulcrum::config {
 
-/// A whole number of ms, s, m or h ("500ms", "10s", "2m", "1h"), or a bare "0". nullopt when
-/// malformed or beyond what Nanos can hold.
-std::optional<core::Nanos> parse_duration(std::string_view text);
+/// Which duration notations parse_duration accepts.
+enum class DurationSyntax : uint8_t {
+  /// A whole number of ms, s, m or h: the proxy's timeouts need nothing finer.
+  kWhole,
+  /// Also ns and us, and decimals ("1.5s", "0.25ms"): the simulator's latencies and event times.
+  kFine,
+};
+
+/// A number and a unit ("500ms", "10s", "2m", "1h"), or a bare "0"; kFine also takes "7ns",
+/// "250us" and "1.5s". Computed in integer nanoseconds, so "0.1s" is exactly 100ms. nullopt when
+/// malformed, finer than a nanosecond or beyond what Nanos can hold.
+std::optional<core::Nanos> parse_duration(std::string_view text,
+                                          DurationSyntax syntax = DurationSyntax::kWhole);
 
 /// A whole number of bytes, optionally followed by k or m (binary: 1k = 1024), either case.
 std::optional<uint64_t> parse_size(std::string_view text);

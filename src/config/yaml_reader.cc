@@ -3,6 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "config/config.h"
 #include "config/values.h"
@@ -28,6 +35,25 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+// An unquoted "[::1]:8080" is read as the start of a YAML list, and yaml-cpp's message
+// ("end of map not found") does not say why; name the likely cause.
+std::string ipv6_hint(std::string_view yaml, const YAML::Mark& mark) {
+  std::size_t begin = 0;
+  for (int line = 0; line < mark.line && begin != std::string_view::npos; ++line) {
+    begin = yaml.find('\n', begin);
+    if (begin != std::string_view::npos) ++begin;
+  }
+  if (begin == std::string_view::npos) return "";
+  const std::string_view text = yaml.substr(begin, yaml.find('\n', begin) - begin);
+  const std::size_t open = text.find(": [");
+  if (open == std::string_view::npos) return "";
+  const std::size_t close = text.find("]:", open);
+  if (close == std::string_view::npos) return "";
+  const std::string_view inside = text.substr(open + 3, close - open - 3);
+  if (inside.find(':') == std::string_view::npos) return "";
+  return " (quote IPv6 addresses: \"[::1]:8080\")";
+}
+
 // The scalar text of a field, or an error naming what was expected.
 const std::string& scalar(const Source& source, const Field& field, std::string_view expected) {
   if (!field.value.IsScalar()) {
@@ -50,6 +76,34 @@ std::string alternatives(std::span<const std::string_view> choices) {
 void Source::fail(const YAML::Mark& mark, const std::string& message) const {
   // A mark of -1 (yaml-cpp's null mark) would print as line 0; clamp to the file start instead.
   throw ConfigError(name_, std::max(mark.line, 0) + 1, std::max(mark.column, 0) + 1, message);
+}
+
+std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw ConfigError(path, 0, 0, "cannot read: is a directory");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, 0, 0, fmt::format("cannot read: {}", std::strerror(errno)));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ConfigError(path, 0, 0, "cannot read: I/O error");
+  return text.str();
+}
+
+std::optional<YAML::Node> load_document(const Source& source, std::string_view yaml) {
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    source.fail(e.mark, e.msg + ipv6_hint(yaml, e.mark));
+  }
+  if (documents.empty()) return std::nullopt;
+  if (documents.size() > 1) {
+    source.fail(documents[1].Mark(),
+                fmt::format("expected one YAML document, found {}", documents.size()));
+  }
+  return documents[0];
 }
 
 std::string describe(const YAML::Node& node) {
@@ -139,6 +193,30 @@ uint64_t read_uint(const Source& source, const Field& field, uint64_t min, uint6
   return *value;
 }
 
+int64_t read_int(const Source& source, const Field& field, int64_t min, int64_t max) {
+  const std::string expected = fmt::format("a whole number from {} to {}", min, max);
+  const std::string& text = scalar(source, field, expected);
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < min ||
+      value > max) {
+    source.fail(field.mark(), fmt::format("expected {}, got {}", expected, describe(field.value)));
+  }
+  return value;
+}
+
+double read_positive_number(const Source& source, const Field& field) {
+  constexpr std::string_view kExpected = "a number greater than 0";
+  const std::string& text = scalar(source, field, kExpected);
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+      !std::isfinite(value) || value <= 0) {
+    source.fail(field.mark(), fmt::format("expected {}, got {}", kExpected, describe(field.value)));
+  }
+  return value;
+}
+
 uint64_t read_size(const Source& source, const Field& field, uint64_t min, uint64_t max) {
   const auto value = parse_size(scalar(source, field, "a size like 16384, 16k or 1m"));
   if (!value) {
@@ -152,9 +230,10 @@ uint64_t read_size(const Source& source, const Field& field, uint64_t min, uint6
   return *value;
 }
 
-core::Nanos read_duration(const Source& source, const Field& field, bool allow_zero) {
+core::Nanos read_duration(const Source& source, const Field& field, bool allow_zero,
+                          DurationSyntax syntax) {
   const std::string& text = scalar(source, field, kDurationHint);
-  const auto value = parse_duration(text);
+  const auto value = parse_duration(text, syntax);
   if (!value) {
     // A bare number is the likeliest mistake; say what is missing.
     const bool bare_number = parse_uint(text).has_value();
@@ -186,12 +265,12 @@ std::size_t read_choice(const Source& source, const Field& field,
   source.fail(field.mark(), fmt::format("expected {}, got {}", expected, describe(field.value)));
 }
 
-std::vector<Field> read_list(const Source& source, const Field& field) {
+std::vector<Field> read_list(const Source& source, const Field& field, bool allow_empty) {
   if (!field.value.IsSequence()) {
     source.fail(field.mark(),
                 fmt::format("expected a list for '{}', got {}", field.key, describe(field.value)));
   }
-  if (field.value.size() == 0) {
+  if (field.value.size() == 0 && !allow_empty) {
     source.fail(field.mark(), fmt::format("'{}' must not be empty", field.key));
   }
   std::vector<Field> items;

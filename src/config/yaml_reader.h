@@ -1,7 +1,8 @@
 #pragma once
 
 // Position-aware access to a parsed YAML tree: every accessor either returns a checked value or
-// throws ConfigError pointing at the offending node. Internal to the loader.
+// throws ConfigError pointing at the offending node. Used by the loader and by fulcrum-sim, so
+// that both read their files by the same rules.
 
 #include <yaml-cpp/yaml.h>
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "config/schema.h"
+#include "config/values.h"
 #include "core/clock.h"
 
 namespace fulcrum::config::detail {
@@ -28,6 +30,14 @@ class Source {
  private:
   std::string name_;
 };
+
+/// The contents of the file at `path`. Throws ConfigError without a position when it cannot be
+/// read.
+std::string read_file(const std::string& path);
+
+/// Parses `yaml` as one YAML document; a syntax error or a second document fails at its position.
+/// nullopt when the text holds no document at all (empty, or only comments).
+std::optional<YAML::Node> load_document(const Source& source, std::string_view yaml);
 
 /// A value together with the key it was found under (empty for list items and the root).
 struct Field {
@@ -73,15 +83,21 @@ class MapReader {
 std::string read_string(const Source& source, const Field& field);
 /// A plain whole number in [min, max].
 uint64_t read_uint(const Source& source, const Field& field, uint64_t min, uint64_t max);
+/// A whole number in [min, max], optionally negative ("-1").
+int64_t read_int(const Source& source, const Field& field, int64_t min, int64_t max);
+/// A finite decimal number greater than 0 ("1000", "0.5", "2e3").
+double read_positive_number(const Source& source, const Field& field);
 /// A size ("16384", "16k", "1m") in [min, max].
 uint64_t read_size(const Source& source, const Field& field, uint64_t min, uint64_t max);
 /// A duration; zero is rejected unless `allow_zero`.
-core::Nanos read_duration(const Source& source, const Field& field, bool allow_zero);
+core::Nanos read_duration(const Source& source, const Field& field, bool allow_zero,
+                          DurationSyntax syntax = DurationSyntax::kWhole);
 bool read_bool(const Source& source, const Field& field);
 /// Index of the scalar's value in `choices`.
 std::size_t read_choice(const Source& source, const Field& field,
                         std::span<const std::string_view> choices);
-/// The items of a list, each as a Field without key. Empty lists are rejected.
-std::vector<Field> read_list(const Source& source, const Field& field);
+/// The items of a list, each as a Field without key. Empty lists are rejected unless
+/// `allow_empty`.
+std::vector<Field> read_list(const Source& source, const Field& field, bool allow_empty = false);
 
 }  // namespace fulcrum::config::detail

@@ -2,76 +2,88 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
+#include <map>
 
-#include "core/policy_registry.h"
-#include "sim/yaml_reader.h"
+#include "config/config.h"
+#include "config/schema.h"
+#include "config/sections.h"
+#include "config/yaml_reader.h"
 
 namespace fulcrum::sim {
 
 namespace {
+
+using config::DurationSyntax;
+using config::detail::Field;
+using config::detail::line_of;
+using config::detail::MapReader;
+using config::detail::read_bool;
+using config::detail::read_list;
+using config::detail::read_policy;
+using config::detail::read_string;
+using config::detail::read_uint;
+using config::detail::Source;
 
 // Generous bounds that still catch typos such as a weight of 10000000.
 constexpr uint64_t kMaxWeight = 1'000'000;
 constexpr uint64_t kMaxRetries = 100;
 constexpr uint64_t kMaxPassiveAttempts = 1'000;
 
-core::ServerSpec read_server(const YamlReader& r, const YAML::Node& node) {
-  r.expect_map(node, "server", {"address", "weight", "backup"});
-  core::ServerSpec spec;
-  spec.address = r.string(r.required(node, "address", "server"), "address");
-  if (auto weight = node["weight"]) {
-    spec.weight = static_cast<uint32_t>(r.unsigned_integer(weight, "weight", 0, kMaxWeight));
+// A proxy cluster's keys minus those about real connections (timeouts, pool, limits). Servers
+// and passive tracking use the proxy's sections unchanged.
+constexpr std::string_view kClusterFileKeys[] = {"name",    "policy",   "retries",
+                                                 "passive", "hash_key", "servers"};
+constexpr config::schema::Section kClusterFile{"cluster file", kClusterFileKeys};
+
+// Addresses are identities here, never connected to, so any non-empty string will do.
+std::vector<core::ServerSpec> read_servers(const Source& source, const Field& field) {
+  std::vector<core::ServerSpec> servers;
+  std::map<std::string, int> first_line;  // address -> line, for duplicates
+  for (const Field& item : read_list(source, field)) {
+    const MapReader m(source, item, config::schema::kServer);
+    const Field& address = m.require("address");
+    core::ServerSpec spec;
+    spec.address = read_string(source, address);
+    const auto [it, inserted] = first_line.emplace(spec.address, line_of(address.mark()));
+    if (!inserted) {
+      source.fail(address.mark(), fmt::format("duplicate server address '{}' (first at line {})",
+                                              spec.address, it->second));
+    }
+    if (const Field* f = m.find("weight")) {
+      spec.weight = static_cast<uint32_t>(read_uint(source, *f, 0, kMaxWeight));
+    }
+    if (const Field* f = m.find("backup")) spec.backup = read_bool(source, *f);
+    servers.push_back(std::move(spec));
   }
-  if (auto backup = node["backup"]) spec.backup = r.boolean(backup, "backup");
-  return spec;
+  return servers;
 }
 
-core::PassiveOptions read_passive(const YamlReader& r, const YAML::Node& node) {
-  r.expect_map(node, "passive", {"attempts", "offline_timeout"});
+core::PassiveOptions read_passive(const Source& source, const Field& field) {
+  const MapReader m(source, field, config::schema::kPassive);
   core::PassiveOptions passive;
-  if (auto attempts = node["attempts"]) {
+  if (const Field* f = m.find("attempts")) {
     // Zero attempts would mark every server offline before it was ever tried.
-    passive.attempts =
-        static_cast<uint32_t>(r.unsigned_integer(attempts, "attempts", 1, kMaxPassiveAttempts));
+    passive.attempts = static_cast<uint32_t>(read_uint(source, *f, 1, kMaxPassiveAttempts));
   }
-  if (auto timeout = node["offline_timeout"]) {
-    passive.offline_timeout = r.duration(timeout, "offline_timeout");
+  if (const Field* f = m.find("offline_timeout")) {
+    passive.offline_timeout =
+        config::detail::read_duration(source, *f, /*allow_zero=*/true, DurationSyntax::kFine);
   }
   return passive;
 }
 
-ClusterConfig read_cluster(const YamlReader& r, const YAML::Node& root) {
-  r.expect_map(root, "cluster file",
-               {"name", "policy", "retries", "passive", "hash_key", "servers"});
-  ClusterConfig config;
-  config.name = r.string(r.required(root, "name", "cluster file"), "name");
-
-  if (auto policy = root["policy"]) {
-    config.policy = r.string(policy, "policy");
-    const auto names = core::PolicyRegistry::builtin().names();
-    if (std::find(names.begin(), names.end(), config.policy) == names.end()) {
-      r.fail(policy, fmt::format("unknown policy '{}' (expected one of: {})", config.policy,
-                                 fmt::join(names, ", ")));
-    }
+ClusterConfig read_cluster(const Source& source, const Field& root) {
+  const MapReader m(source, root, kClusterFile);
+  ClusterConfig cluster;
+  cluster.name = read_string(source, m.require("name"));
+  if (const Field* f = m.find("policy")) cluster.policy = read_policy(source, *f);
+  if (const Field* f = m.find("retries")) {
+    cluster.retries = static_cast<uint32_t>(read_uint(source, *f, 0, kMaxRetries));
   }
-  if (auto retries = root["retries"]) {
-    config.retries = static_cast<uint32_t>(r.unsigned_integer(retries, "retries", 0, kMaxRetries));
-  }
-  if (auto passive = root["passive"]) config.passive = read_passive(r, passive);
-  if (auto key = root["hash_key"]) config.hash_key = r.string(key, "hash_key");
-
-  const YAML::Node servers = r.required(root, "servers", "cluster file");
-  r.expect_sequence(servers, "servers");
-  if (servers.size() == 0) r.fail(servers, "servers must list at least one server");
-  for (const YAML::Node& node : servers) {
-    core::ServerSpec spec = read_server(r, node);
-    if (config.find(spec.address)) {
-      r.fail(node["address"], fmt::format("duplicate server address '{}'", spec.address));
-    }
-    config.servers.push_back(std::move(spec));
-  }
-  return config;
+  if (const Field* f = m.find("passive")) cluster.passive = read_passive(source, *f);
+  if (const Field* f = m.find("hash_key")) cluster.hash_key = read_string(source, *f);
+  cluster.servers = read_servers(source, m.require("servers"));
+  return cluster;
 }
 
 }  // namespace
@@ -83,14 +95,19 @@ std::optional<std::size_t> ClusterConfig::find(std::string_view address) const {
   return std::nullopt;
 }
 
+Field detail::load_root(const Source& source, const std::string& text) {
+  const std::optional<YAML::Node> root = config::detail::load_document(source, text);
+  if (!root || root->IsNull()) throw config::ConfigError(source.name(), 0, 0, "empty document");
+  return Field{"", *root, std::nullopt};
+}
+
 ClusterConfig load_cluster_file(const std::string& path) {
-  YamlReader reader(path);
-  return read_cluster(reader, reader.load_file());
+  return parse_cluster(config::detail::read_file(path), path);
 }
 
 ClusterConfig parse_cluster(const std::string& text, const std::string& file_name) {
-  YamlReader reader(file_name);
-  return read_cluster(reader, reader.load_text(text));
+  const Source source(file_name);
+  return read_cluster(source, detail::load_root(source, text));
 }
 
 }  // namespace fulcrum::sim

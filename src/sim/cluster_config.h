@@ -8,6 +8,11 @@
 #include "core/passive.h"
 #include "core/server.h"
 
+namespace fulcrum::config::detail {
+class Source;
+struct Field;
+}  // namespace fulcrum::config::detail
+
 namespace fulcrum::sim {
 
 /// A cluster as the simulator's cluster file describes it:
@@ -34,9 +39,16 @@ struct ClusterConfig {
   std::optional<std::size_t> find(std::string_view address) const;
 };
 
-/// Throw ConfigError naming file:line:column.
+/// Throw config::ConfigError naming file:line:column. Files are read with the proxy
+/// configuration's reader (config/yaml_reader.h), so the rules and messages are the same.
 ClusterConfig load_cluster_file(const std::string& path);
 /// `text` is parsed as the contents of a file called `file_name` (used in messages).
 ClusterConfig parse_cluster(const std::string& text, const std::string& file_name);
+
+namespace detail {
+/// The top-level mapping of a cluster or scenario file. An empty file fails without a position
+/// ("FILE: empty document"), as there is nothing to point at.
+config::detail::Field load_root(const config::detail::Source& source, const std::string& text);
+}  // namespace detail
 
 }  // namespace fulcrum::sim

@@ -8,12 +8,12 @@
 #include <optional>
 #include <string>
 
+#include "config/config.h"
+#include "config/values.h"
 #include "sim/cluster_config.h"
-#include "sim/duration.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
 #include "sim/simulation.h"
-#include "sim/yaml_reader.h"
 
 namespace {
 
@@ -51,12 +51,15 @@ int main(int argc, char** argv) {
     SimulationOptions options;
     options.record_attempts = trace;
     if (!window.empty()) {
-      try {
-        options.window = parse_duration(window);
-      } catch (const DurationError& e) {
-        fmt::print(stderr, "fulcrum-sim: --window: {}\n", e.what());
+      const auto parsed =
+          fulcrum::config::parse_duration(window, fulcrum::config::DurationSyntax::kFine);
+      if (!parsed) {
+        fmt::print(stderr,
+                   "fulcrum-sim: --window: expected a duration like 500ms, 10s or 2m, got '{}'\n",
+                   window);
         return kUsageError;
       }
+      options.window = *parsed;
       if (options.window.count() == 0) {
         fmt::print(stderr, "fulcrum-sim: --window must be greater than 0\n");
         return kUsageError;
@@ -66,7 +69,7 @@ int main(int argc, char** argv) {
     if (trace) fmt::print("{}\n", format_trace(cluster, result));
     fmt::print("{}", format_report(cluster, scenario, result));
     return 0;
-  } catch (const ConfigError& e) {
+  } catch (const fulcrum::config::ConfigError& e) {
     fmt::print(stderr, "fulcrum-sim: error: {}\n", e.what());
     return 1;
   }

@@ -61,7 +61,8 @@ struct Scenario {
   }
 };
 
-/// Server addresses are checked against `cluster`. Throw ConfigError naming file:line:column.
+/// Server addresses are checked against `cluster`. Throw config::ConfigError naming
+/// file:line:column.
 Scenario load_scenario_file(const std::string& path, const ClusterConfig& cluster);
 Scenario parse_scenario(const std::string& text, const std::string& file_name,
                         const ClusterConfig& cluster);

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <optional>
+#include <string_view>
+
 namespace fulcrum::config {
 namespace {
 
@@ -33,6 +37,69 @@ TEST(ParseDuration, RejectsValuesBeyondNanos) {
   EXPECT_EQ(parse_duration("2562047h"), hours(2562047));
   EXPECT_FALSE(parse_duration("2562048h").has_value());
   EXPECT_FALSE(parse_duration("99999999999999999999999s").has_value());
+}
+
+// DurationSyntax::kFine: the simulator's notation.
+
+using namespace std::chrono_literals;
+
+std::optional<core::Nanos> parse_fine(std::string_view text) {
+  return parse_duration(text, DurationSyntax::kFine);
+}
+
+TEST(ParseFineDuration, AcceptsEveryUnit) {
+  EXPECT_EQ(parse_fine("7ns"), 7ns);
+  EXPECT_EQ(parse_fine("250us"), 250us);
+  EXPECT_EQ(parse_fine("500ms"), 500ms);
+  EXPECT_EQ(parse_fine("10s"), 10s);
+  EXPECT_EQ(parse_fine("2m"), 2min);
+  EXPECT_EQ(parse_fine("1h"), 1h);
+}
+
+TEST(ParseFineDuration, DecimalsAreExact) {
+  EXPECT_EQ(parse_fine("1.5s"), 1500ms);
+  EXPECT_EQ(parse_fine("0.1s"), 100ms);
+  EXPECT_EQ(parse_fine("0.25m"), 15s);
+  EXPECT_EQ(parse_fine("2.000000001s"), 2s + 1ns);
+  EXPECT_EQ(parse_fine("1.000000000000000000s"), 1s);  // 18 decimals: the most accepted
+  EXPECT_EQ(parse_fine("0.5us"), 500ns);
+}
+
+TEST(ParseFineDuration, ZeroWithOrWithoutUnit) {
+  EXPECT_EQ(parse_fine("0"), 0ns);
+  EXPECT_EQ(parse_fine("0s"), 0ns);
+  EXPECT_EQ(parse_fine("0ms"), 0ns);
+  EXPECT_EQ(parse_fine("0.0ns"), 0ns);
+}
+
+TEST(ParseFineDuration, RejectsMalformed) {
+  for (const char* text :
+       {"", "10", "1.5", "-1s", "+1s", "s", " 10s", "10s ", "10x", "10 s", "10sec", "10S", "1.s",
+        ".5s", "1..5s", "1e3s", "1.5.s", "1.0000000000000000000s"}) {
+    EXPECT_FALSE(parse_fine(text).has_value()) << text;
+  }
+}
+
+TEST(ParseFineDuration, RejectsFinerThanANanosecond) {
+  EXPECT_FALSE(parse_fine("1.5ns").has_value());
+  EXPECT_FALSE(parse_fine("0.0001us").has_value());
+  EXPECT_EQ(parse_fine("0.001us"), 1ns);
+}
+
+TEST(ParseFineDuration, RejectsValuesBeyondNanos) {
+  // int64 nanoseconds end at 9223372036.854775807s.
+  EXPECT_EQ(parse_fine("9223372036.854775807s"), core::Nanos::max());
+  EXPECT_FALSE(parse_fine("9223372036.854775808s").has_value());
+  EXPECT_FALSE(parse_fine("9223372037s").has_value());
+  EXPECT_FALSE(parse_fine("99999999999999999999s").has_value());
+  EXPECT_FALSE(parse_fine("2562047.8h").has_value());
+}
+
+TEST(ParseDuration, WholeSyntaxRejectsFineNotations) {
+  for (const char* text : {"7ns", "250us", "1.5s", "0.5m", "1.0s"}) {
+    EXPECT_FALSE(parse_duration(text, DurationSyntax::kWhole).has_value()) << text;
+    EXPECT_TRUE(parse_fine(text).has_value()) << text;
+  }
 }
 
 TEST(ParseSize, AcceptsBytesAndBinarySuffixes) {

@@ -1,4 +1,6 @@
 // Loading cluster and scenario files: valid input, defaults, and errors that name file:line:column.
+#include "config/config.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,12 +12,12 @@
 #include "core/policy_registry.h"
 #include "sim/cluster_config.h"
 #include "sim/scenario.h"
-#include "sim/yaml_reader.h"
 
 namespace fulcrum::sim {
 namespace {
 
 using namespace std::chrono_literals;
+using config::ConfigError;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -78,22 +80,26 @@ TEST(ClusterFile, UnknownKeyNamesPositionAndAlternatives) {
 
 TEST(ClusterFile, WrongTypeNamesValuePosition) {
   EXPECT_THAT(cluster_error("name: web\nservers:\n  - {address: a, weight: heavy}\n"),
-              StartsWith("cluster.yaml:3:26: 'weight' must be a whole number from 0 to 1000000, "
+              StartsWith("cluster.yaml:3:26: expected a whole number from 0 to 1000000, "
                          "got 'heavy'"));
   EXPECT_THAT(cluster_error("name: web\nservers:\n  - {address: a, weight: -1}\n"),
-              StartsWith("cluster.yaml:3:26: 'weight' must be a whole number"));
+              StartsWith("cluster.yaml:3:26: expected a whole number from 0 to 1000000, "
+                         "got '-1'"));
   EXPECT_THAT(cluster_error("name: web\nservers:\n  - {address: a, backup: yes}\n"),
-              StartsWith("cluster.yaml:3:26: 'backup' must be true or false"));
+              StartsWith("cluster.yaml:3:26: expected true or false, got 'yes'"));
   EXPECT_THAT(cluster_error("name: web\nservers: {address: a}\n"),
-              StartsWith("cluster.yaml:2:10: servers must be a list"));
+              StartsWith("cluster.yaml:2:10: expected a list for 'servers', got a mapping"));
   EXPECT_THAT(cluster_error("name: [web]\nservers: [{address: a}]\n"),
-              StartsWith("cluster.yaml:1:7: 'name' must be a non-empty string"));
+              StartsWith("cluster.yaml:1:7: expected a string, got a list"));
+  EXPECT_THAT(cluster_error("name: ''\nservers: [{address: a}]\n"),
+              StartsWith("cluster.yaml:1:7: expected a non-empty string"));
 }
 
 TEST(ClusterFile, BadDurationNamesPositionAndReason) {
   EXPECT_THAT(
       cluster_error("name: web\npassive:\n  offline_timeout: 10\nservers: [{address: a}]\n"),
-      StartsWith("cluster.yaml:3:20: 'offline_timeout': invalid duration '10': missing unit"));
+      StartsWith("cluster.yaml:3:20: expected a duration like 500ms, 10s or 2m, got '10' (a unit "
+                 "is required)"));
 }
 
 TEST(ClusterFile, UnknownPolicyListsKnownOnes) {
@@ -104,15 +110,15 @@ TEST(ClusterFile, UnknownPolicyListsKnownOnes) {
 
 TEST(ClusterFile, StructuralErrors) {
   EXPECT_THAT(cluster_error("name: web\n"),
-              StartsWith("cluster.yaml:1:1: cluster file is missing required key 'servers'"));
+              StartsWith("cluster.yaml:1:1: missing required key 'servers' in cluster file"));
   EXPECT_THAT(cluster_error("name: web\nservers: []\n"),
-              StartsWith("cluster.yaml:2:10: servers must list at least one server"));
+              StartsWith("cluster.yaml:2:10: 'servers' must not be empty"));
   EXPECT_THAT(cluster_error("name: web\nservers:\n  - address: a\n  - address: a\n"),
-              StartsWith("cluster.yaml:4:14: duplicate server address 'a'"));
+              StartsWith("cluster.yaml:4:14: duplicate server address 'a' (first at line 3)"));
   EXPECT_THAT(cluster_error("name: web\nname: app\nservers: [{address: a}]\n"),
               StartsWith("cluster.yaml:2:1: duplicate key 'name'"));
   EXPECT_THAT(cluster_error("name: web\npassive: {attempts: 0}\nservers: [{address: a}]\n"),
-              StartsWith("cluster.yaml:2:21: 'attempts' must be a whole number from 1"));
+              StartsWith("cluster.yaml:2:21: expected a whole number from 1 to 1000, got '0'"));
   EXPECT_EQ(cluster_error(""), "cluster.yaml: empty document");
   EXPECT_THAT(cluster_error("- a\n- b\n"), StartsWith("cluster.yaml:1:1: expected a mapping"));
 }
@@ -120,6 +126,8 @@ TEST(ClusterFile, StructuralErrors) {
 TEST(ClusterFile, SyntaxErrorNamesPosition) {
   EXPECT_THAT(cluster_error("name: web\nservers: [{address: a}\n"),
               StartsWith("cluster.yaml:3:1: "));
+  EXPECT_EQ(cluster_error("name: web\nservers: [{address: a}]\n---\nname: app\n"),
+            "cluster.yaml:4:1: expected one YAML document, found 2");
 }
 
 TEST(ClusterFile, MissingFile) {
@@ -127,7 +135,7 @@ TEST(ClusterFile, MissingFile) {
     load_cluster_file("/nonexistent/cluster.yaml");
     ADD_FAILURE() << "loaded";
   } catch (const ConfigError& e) {
-    EXPECT_STREQ(e.what(), "/nonexistent/cluster.yaml: cannot open file");
+    EXPECT_STREQ(e.what(), "/nonexistent/cluster.yaml: cannot read: No such file or directory");
   }
 }
 
@@ -212,11 +220,29 @@ TEST(ScenarioFile, ArrivalsAreEvenlySpaced) {
   EXPECT_EQ(s.arrival(3), 1s);
 }
 
+TEST(ScenarioFile, FineDurationsFractionalRateAndNoEvents) {
+  const Scenario s = parse_scenario(R"(requests: 5
+rate: 2.5
+request_duration: 1.5ms
+default_latency: 250us
+latency: {a: 0, c: 7ns}
+events: []
+)",
+                                    "scenario.yaml", three_servers());
+  EXPECT_EQ(s.rate, 2.5);
+  EXPECT_EQ(s.request_duration, 1500us);
+  EXPECT_EQ(s.latency_of(0), 0ns);
+  EXPECT_EQ(s.latency_of(1), 250us);
+  EXPECT_EQ(s.latency_of(2), 7ns);
+  EXPECT_TRUE(s.events.empty());
+  EXPECT_EQ(s.arrival(1), 400ms);
+}
+
 TEST(ScenarioFile, Errors) {
   EXPECT_THAT(scenario_error("rate: 10\n"),
-              StartsWith("scenario.yaml:1:1: scenario file is missing required key 'requests'"));
+              StartsWith("scenario.yaml:1:1: missing required key 'requests' in scenario file"));
   EXPECT_THAT(scenario_error("requests: 10\nrate: 0\n"),
-              StartsWith("scenario.yaml:2:7: 'rate' must be a number greater than 0, got '0'"));
+              StartsWith("scenario.yaml:2:7: expected a number greater than 0, got '0'"));
   EXPECT_THAT(scenario_error("requests: 10\nrate: 0.000001\n"),
               StartsWith("scenario.yaml:2:7: 10 requests at this rate would span more than"));
   EXPECT_THAT(scenario_error("requests: 10\nrate: 5\nduration: 1s\n"),
@@ -226,19 +252,21 @@ TEST(ScenarioFile, Errors) {
       StartsWith("scenario.yaml:4:22: server 'z' is not in cluster 'web'"));
   EXPECT_THAT(
       scenario_error("requests: 10\nrate: 5\nevents:\n  - {at: 1s, server: a, action: explode}\n"),
-      StartsWith("scenario.yaml:4:33: unknown action 'explode'"));
+      StartsWith("scenario.yaml:4:33: expected fail, recover, agent_load, drain, disable, enable "
+                 "or weight, got 'explode'"));
   EXPECT_THAT(scenario_error("requests: 10\nrate: 5\nevents:\n"
                              "  - {at: 1s, server: a, action: agent_load, load: 101}\n"),
-              StartsWith("scenario.yaml:4:51: 'load' must be a whole number from -1 to 100"));
+              StartsWith("scenario.yaml:4:51: expected a whole number from -1 to 100, got '101'"));
   EXPECT_THAT(scenario_error("requests: 10\nrate: 5\nevents:\n"
                              "  - {at: 1s, server: a, action: agent_load}\n"),
-              StartsWith("scenario.yaml:4:5: agent_load event is missing required key 'load'"));
+              StartsWith("scenario.yaml:4:5: missing required key 'load' in agent_load event"));
   EXPECT_THAT(scenario_error("requests: 10\nrate: 5\nevents:\n"
                              "  - {at: 1s, server: a, action: fail, weight: 2}\n"),
               StartsWith("scenario.yaml:4:39: 'weight' does not apply to action 'fail'"));
   EXPECT_THAT(scenario_error("requests: 10\nrate: 5\nevents:\n  - {at: soon, server: a, "
                              "action: fail}\n"),
-              StartsWith("scenario.yaml:4:10: 'at': invalid duration 'soon'"));
+              StartsWith("scenario.yaml:4:10: expected a duration like 500ms, 10s or 2m, got "
+                         "'soon'"));
   EXPECT_THAT(scenario_error("requests: 10\nrate: 5\nlatency: {a: 1ms, a: 2ms}\n"),
               StartsWith("scenario.yaml:3:19: latency given twice"));
   EXPECT_THAT(scenario_error("requests: 10\nrate: 5\nlatency: {q: 1ms}\n"),
