@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: deps build run sim test test-release test-asan test-tsan bench format clean
+.PHONY: deps build run sim test test-release test-asan test-tsan bench bench-proxy format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -37,8 +37,13 @@ test-tsan: deps
 	@cmake --build --preset tsan -j $(JOBS) --target concurrency_tests
 	ctest --preset tsan $(CTEST_FLAGS)
 
-bench: build
+bench: build bench-proxy
 	build/release/bin/fulcrum-bench-policies --benchmark_counters_tabular=true
+
+# fulcrum vs HAProxy vs nginx, one worker each (see docs/benchmarks.md); about 11 minutes.
+# Extra options: make bench-proxy BENCH_PROXY_FLAGS="--duration 5 --nice -19"
+bench-proxy: build
+	bench/proxy/run.sh --out docs/bench-results/proxy-latest.md $(BENCH_PROXY_FLAGS)
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

@@ -23,5 +23,16 @@ sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
-# Peers installed for benchmarks must not start as system services on port 80.
-$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+# HAProxy and nginx are benchmark peers, not services: keep their packages from starting them
+# (on port 80) during the install, through a policy-rc.d that refuses every start.
+policy=/usr/sbin/policy-rc.d
+added_policy=false
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod +x "$policy"
+  added_policy=true
+fi
+status=0
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" || status=$?
+if $added_policy; then $sudo rm -f "$policy"; fi
+exit $status
