@@ -19,6 +19,7 @@ Daemon::Daemon(config::Config config) : runtime_(std::make_unique<Runtime>(std::
 Daemon::~Daemon() { shutdown(); }
 
 void Daemon::start() {
+  if (!signals_) signals_.emplace(signals_io_, SIGINT, SIGTERM);
   ports_.assign(runtime_->listeners().size(), 0);
   for (auto& worker : workers_) worker->bind(ports_);
   for (auto& worker : workers_) worker->start();
@@ -33,13 +34,12 @@ void Daemon::start() {
 }
 
 int Daemon::run_until_signal() {
-  asio::io_context signals_io;
-  asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  if (!signals_) signals_.emplace(signals_io_, SIGINT, SIGTERM);
   int received = 0;
-  signals.async_wait([&](std::error_code ec, int signal) {
+  signals_->async_wait([&](std::error_code ec, int signal) {
     if (!ec) received = signal;
   });
-  signals_io.run();
+  signals_io_.run();
   spdlog::info(
       "signal {}: draining (up to {} ms)", received,
       std::chrono::duration_cast<std::chrono::milliseconds>(runtime_->config().drain_timeout)

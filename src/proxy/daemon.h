@@ -1,6 +1,9 @@
 #pragma once
 
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "config/config.h"
@@ -35,6 +38,10 @@ class Daemon {
   std::unique_ptr<Runtime> runtime_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<uint16_t> ports_;
+  // Installed by start() before the listener lines announce readiness: a SIGTERM sent as soon
+  // as they appear must drain, not kill the process with the default action.
+  asio::io_context signals_io_{1};
+  std::optional<asio::signal_set> signals_;
 };
 
 }  // namespace fulcrum::proxy

@@ -19,7 +19,7 @@ std::array<asio::const_buffer, 2> two(const char* a, std::size_t an, const char*
 asio::awaitable<HttpSession::Exchange> HttpSession::exchange(Request& request,
                                                              asio::ip::tcp::socket& upstream) {
   if (!scratch_.data()) scratch_ = worker_.buffers().acquire();
-  if (!out_.data()) out_ = worker_.buffers().acquire();
+  if (!out_.data()) out_ = worker_.head_buffers().acquire();
   scratch_begin_ = scratch_end_ = 0;
   request.upstream_reusable = false;
 
@@ -96,7 +96,7 @@ asio::awaitable<HttpSession::Exchange> HttpSession::send_request_body(
     std::size_t forward = n;
     if (head.framing == http::Framing::kChunked) {
       const auto step = request.request_chunks.feed(std::string_view(scratch_.data(), n));
-      if (step.error) co_return Exchange::kBrokenMidStream;
+      if (step.error) co_return Exchange::kBadRequestBody;
       forward = step.consumed;
       if (step.done) {
         remaining = 0;

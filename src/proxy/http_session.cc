@@ -52,7 +52,7 @@ HttpSession::HttpSession(Worker& worker, ListenerRuntime& listener, asio::ip::tc
       registration_(worker.register_session(&client_)),
       client_deadline_(client_.get_executor()),
       upstream_deadline_(client_.get_executor()),
-      in_(worker.buffers().acquire()) {
+      in_(worker.head_buffers().acquire()) {
   listener_.connections.fetch_add(1, std::memory_order_relaxed);
   std::error_code ec;
   const auto remote = client_.remote_endpoint(ec);
@@ -296,6 +296,11 @@ asio::awaitable<bool> HttpSession::serve(const http::RequestHead& head) {
       }
       case Exchange::kBadResponse:
         co_await reply_error(502, "the server sent a malformed response", &request);
+        co_return false;
+      case Exchange::kBadRequestBody:
+        // The server got a truncated body and its connection is closed; the client, which has
+        // had no response byte yet, learns why.
+        co_await reply_error(400, "invalid chunked request body", &request);
         co_return false;
       case Exchange::kNoResponse:
         break;

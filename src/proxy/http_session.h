@@ -33,6 +33,7 @@ class HttpSession {
     kBadResponse,      ///< Malformed response head.
     kClientGone,       ///< Client vanished; stop.
     kBrokenMidStream,  ///< Failed after bytes reached the client; only closing remains.
+    kBadRequestBody,   ///< The client's chunked body is malformed; nothing relayed yet.
   };
   struct Request {
     const http::RequestHead& head;

@@ -7,6 +7,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <chrono>
 #include <memory>
 
 #include "core/clock.h"
@@ -18,42 +19,63 @@ namespace fulcrum::proxy {
 /// (EOF, reset, timeout) are data on the request path, not exceptions.
 inline constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 
-/// Cancels a socket's pending operations when a deadline passes. State shared with the timer
-/// handler carries a generation: a handler that fired for an earlier arm (queued in the same
-/// reactor turn as the operation it guarded) finds a newer generation and does nothing.
+/// Cancels a socket's pending operations when a deadline passes.
+///
+/// Arming and cancelling only store a time: the timer itself is started when none is pending and
+/// re-armed when it fires early, so a keep-alive connection serving thousands of requests costs a
+/// timer operation per timeout period, not several per request. State shared with the timer
+/// handler outlives the owner, so a late handler touches nothing freed.
 class Deadline {
  public:
   explicit Deadline(const asio::any_io_executor& executor)
       : timer_(executor), state_(std::make_shared<State>()) {}
-  ~Deadline() { cancel(); }
+  ~Deadline() {
+    state_->socket = nullptr;
+    timer_.cancel();
+  }
   Deadline(const Deadline&) = delete;
   Deadline& operator=(const Deadline&) = delete;
 
   void arm(asio::ip::tcp::socket& socket, core::Nanos timeout) {
-    const uint64_t generation = ++state_->generation;
+    state_->deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(timeout);
     state_->expired = false;
     state_->socket = &socket;
-    timer_.expires_after(timeout);
-    timer_.async_wait([state = state_, generation](std::error_code ec) {
-      if (ec || state->generation != generation || state->socket == nullptr) return;
-      state->expired = true;
-      std::error_code ignored;
-      state->socket->cancel(ignored);
-    });
+    if (!state_->waiting || timer_.expiry() > state_->deadline) wait(state_->deadline);
   }
   void cancel() {
-    ++state_->generation;
+    state_->deadline = Clock::time_point::max();
     state_->socket = nullptr;
-    timer_.cancel();
   }
   bool expired() const { return state_->expired; }
 
  private:
+  using Clock = std::chrono::steady_clock;
   struct State {
-    uint64_t generation = 0;
-    bool expired = false;
+    Clock::time_point deadline = Clock::time_point::max();
     asio::ip::tcp::socket* socket = nullptr;
+    uint64_t generation = 0;
+    bool waiting = false;
+    bool expired = false;
   };
+
+  void wait(Clock::time_point until) {
+    const uint64_t generation = ++state_->generation;
+    state_->waiting = true;
+    timer_.expires_at(until);
+    timer_.async_wait([this, state = state_, generation](std::error_code ec) {
+      if (state->generation != generation) return;  // Superseded by a later wait().
+      state->waiting = false;
+      if (ec || state->socket == nullptr) return;  // Owner gone or nothing armed.
+      if (Clock::now() >= state->deadline) {
+        state->expired = true;
+        std::error_code ignored;
+        state->socket->cancel(ignored);
+      } else {
+        wait(state->deadline);  // Re-armed later since this wait began.
+      }
+    });
+  }
+
   asio::steady_timer timer_;
   std::shared_ptr<State> state_;
 };

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -13,8 +14,23 @@
 
 namespace fulcrum::proxy {
 
+namespace {
+
+std::size_t head_buffer_size(Runtime& runtime) {
+  std::size_t size = Worker::kBufferSize;
+  for (const auto& listener : runtime.listeners()) {
+    size = std::max<std::size_t>(size, 2 * std::size_t{listener->config.limits.max_head_bytes});
+  }
+  return size;
+}
+
+}  // namespace
+
 Worker::Worker(Runtime& runtime, unsigned index)
-    : runtime_(runtime), index_(index), rng_(core::mix64(index + 1)) {
+    : runtime_(runtime),
+      index_(index),
+      head_buffers_(head_buffer_size(runtime)),
+      rng_(core::mix64(index + 1)) {
   readers_.reserve(runtime.clusters().size());
   for (auto& cluster : runtime.clusters()) readers_.emplace_back(*cluster.cluster);
 }

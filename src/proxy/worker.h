@@ -52,6 +52,9 @@ class Worker {
   core::SnapshotReader& reader(std::size_t cluster_index) { return readers_[cluster_index]; }
   UpstreamPool& pool() { return pool_; }
   BufferPool& buffers() { return buffers_; }
+  /// Buffers for request heads as received and as forwarded: twice the largest max_head_bytes
+  /// of any listener (at least kBufferSize), so a head at the limit and what follows it fit.
+  BufferPool& head_buffers() { return head_buffers_; }
   const core::Clock& clock() const { return clock_; }
 
   using SessionList = std::list<SessionHandle>;
@@ -64,15 +67,18 @@ class Worker {
 
   Runtime& runtime_;
   unsigned index_;
+  // Declared before io_ so they outlive it: destroying the io_context destroys the coroutine
+  // frames of sessions a drain timeout cut off, and those unregister and return their buffers.
+  BufferPool buffers_{kBufferSize};
+  BufferPool head_buffers_;
+  SessionList sessions_;
+  std::atomic<std::size_t> session_count_{0};
   asio::io_context io_{1};
   core::SteadyClock clock_;
   core::FastRng rng_;
   std::vector<core::SnapshotReader> readers_;
   UpstreamPool pool_;
-  BufferPool buffers_{kBufferSize};
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
-  SessionList sessions_;
-  std::atomic<std::size_t> session_count_{0};
   bool draining_ = false;
   std::thread thread_;
 };
