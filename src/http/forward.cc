@@ -97,7 +97,10 @@ std::size_t write_forwarded_request_head(const RequestHead& head, const ForwardI
                                          std::span<char> out) {
   const std::span<const Header> headers = head.header_list();
   Writer w(out);
-  w.put(head.method).put(" ").put(head.target).put(" HTTP/1.1\r\n");
+  // An HTTP/1.0 request stays 1.0 upstream, so the server never answers with a chunked body
+  // that the 1.0 client could not read (RFC 9112 section 7.1).
+  w.put(head.method).put(" ").put(head.target);
+  w.put(head.version_minor == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
   bool has_host = false;
   for (const Header& h : headers) {
     if (should_drop(headers, h.name) || iequals(h.name, "upgrade") ||

@@ -34,9 +34,10 @@ asio::awaitable<HttpSession::Exchange> HttpSession::exchange(Request& request,
 
   const auto& timeouts = request.cluster->config.timeouts;
   upstream_deadline_.arm(upstream, timeouts.response);
-  auto [write_error, written] =
-      co_await asio::async_write(upstream, two(out_.data(), head_bytes, body, body_now), kNoThrow);
-  request.sent_to_server = written > 0;
+  const bool body_follows = !request.body_held && !request.body_complete;
+  const std::error_code write_error =
+      co_await send_all(upstream, two(out_.data(), head_bytes, body, body_now), body_follows);
+  request.sent_to_server = true;  // Some bytes may have gone even if the write failed.
   if (write_error) {
     upstream_deadline_.cancel();
     co_return upstream_deadline_.expired() ? Exchange::kTimeout : Exchange::kNoResponse;
@@ -116,7 +117,7 @@ asio::awaitable<HttpSession::Exchange> HttpSession::send_request_body(
     }
     const std::array<asio::const_buffer, 1> part{asio::buffer(scratch_.data(), forward)};
     upstream_deadline_.arm(upstream, request.cluster->config.timeouts.idle);
-    auto [write_error, written] = co_await asio::async_write(upstream, part, kNoThrow);
+    const std::error_code write_error = co_await send_all(upstream, part, remaining > 0);
     upstream_deadline_.cancel();
     if (write_error) co_return Exchange::kNoResponse;
   }
@@ -200,7 +201,9 @@ asio::awaitable<HttpSession::Exchange> HttpSession::relay_response(
     body_now = buffered.size();  // Anything after the 101 head is already tunnel data.
   }
 
-  if (!co_await write_client(two(out_.data(), head_bytes, buffered.data(), body_now))) {
+  const bool upgrade = response.status == 101 && request.head.upgrade;
+  if (!co_await write_client(two(out_.data(), head_bytes, buffered.data(), body_now),
+                             !complete && !upgrade)) {
     co_return Exchange::kClientGone;
   }
   request.response_bytes = head_bytes + body_now;
@@ -249,7 +252,8 @@ asio::awaitable<HttpSession::Exchange> HttpSession::relay_response(
       remaining -= n;
     }
     const std::array<asio::const_buffer, 1> part{asio::buffer(scratch_.data(), forward)};
-    if (!co_await write_client(part)) co_return Exchange::kClientGone;
+    // Until-close bodies stay corked too: closing the connection flushes them.
+    if (!co_await write_client(part, !complete && remaining > 0)) co_return Exchange::kClientGone;
     request.response_bytes += forward;
   }
   request.upstream_reusable =

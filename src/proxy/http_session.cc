@@ -86,6 +86,9 @@ asio::awaitable<void> HttpSession::run() {
     }
     registration_->idle = false;
     keep_alive_ = co_await serve(head);
+    // Between requests a connection holds only its input buffer.
+    scratch_ = {};
+    out_ = {};
     registration_->idle = true;
     if (worker_.draining()) keep_alive_ = false;
   }
@@ -359,9 +362,10 @@ asio::awaitable<void> HttpSession::reply_error(int status, std::string_view mess
   }
 }
 
-asio::awaitable<bool> HttpSession::write_client(std::span<const asio::const_buffer> buffers) {
+asio::awaitable<bool> HttpSession::write_client(std::span<const asio::const_buffer> buffers,
+                                                bool more) {
   client_deadline_.arm(client_, listener_.config.timeouts.client_idle);
-  auto [ec, n] = co_await asio::async_write(client_, buffers, kNoThrow);
+  const std::error_code ec = co_await send_all(client_, buffers, more);
   client_deadline_.cancel();
   co_return !ec;
 }

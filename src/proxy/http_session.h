@@ -68,7 +68,8 @@ class HttpSession {
                                                http::ResponseHead& response);
   asio::awaitable<Exchange> relay_response(Request& request, asio::ip::tcp::socket& upstream,
                                            const http::ResponseHead& response);
-  asio::awaitable<bool> write_client(std::span<const asio::const_buffer> buffers);
+  asio::awaitable<bool> write_client(std::span<const asio::const_buffer> buffers,
+                                     bool more = false);
   asio::awaitable<void> reply_error(int status, std::string_view message, Request* request);
   std::optional<uint64_t> hash_key(const http::RequestHead& head, std::size_t cluster_index) const;
   void log(const Request& request);

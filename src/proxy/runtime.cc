@@ -1,10 +1,10 @@
 #include "proxy/runtime.h"
 
-#include "config/values.h"
-
 #include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
 #include <stdexcept>
+
+#include "config/values.h"
 
 namespace fulcrum::proxy {
 

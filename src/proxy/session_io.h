@@ -3,12 +3,15 @@
 // Small pieces shared by the HTTP and TCP sessions: non-throwing awaitables, deadlines that
 // cancel a socket, and failure classification.
 
+#include <array>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
 #include <chrono>
 #include <memory>
+#include <span>
 
 #include "core/clock.h"
 #include "core/try_list.h"
@@ -79,6 +82,35 @@ class Deadline {
   asio::steady_timer timer_;
   std::shared_ptr<State> state_;
 };
+
+/// Writes every byte of `buffers` (at most 4 of them). With `more`, the kernel is told more data
+/// follows at once (MSG_MORE), so a streamed body goes out in full segments instead of one small
+/// packet per read; the last write of a message must pass `more = false` or it lingers corked.
+inline asio::awaitable<std::error_code> send_all(asio::ip::tcp::socket& socket,
+                                                 std::span<const asio::const_buffer> buffers,
+                                                 bool more) {
+  std::size_t total = 0;
+  for (const auto& b : buffers) total += b.size();
+  if (!more) {
+    auto [ec, n] = co_await asio::async_write(socket, buffers, kNoThrow);
+    co_return ec;
+  }
+  auto [ec, sent] = co_await socket.async_send(buffers, MSG_MORE, kNoThrow);
+  if (ec || sent == total) co_return ec;
+  std::array<asio::const_buffer, 4> rest;
+  std::size_t count = 0;
+  for (const auto& b : buffers) {
+    if (sent >= b.size()) {
+      sent -= b.size();
+      continue;
+    }
+    rest[count++] = asio::buffer(b + sent);
+    sent = 0;
+  }
+  auto [rest_error, n] =
+      co_await asio::async_write(socket, std::span(rest.data(), count), kNoThrow);
+  co_return rest_error;
+}
 
 /// Maps a connect error to the cause passive tracking records.
 inline core::FailureCause classify_connect_error(const std::error_code& ec, bool timed_out) {

@@ -6,6 +6,10 @@
 
 namespace fulcrum::proxy {
 
+namespace {
+constexpr core::Nanos kTrustedIdle = std::chrono::seconds(1);
+}  // namespace
+
 bool looks_open(asio::ip::tcp::socket& socket) {
   char byte;
   const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -32,7 +36,11 @@ std::optional<asio::ip::tcp::socket> UpstreamPool::take(Slot& slot, core::Nanos 
   while (!slot.idle.empty()) {
     Slot::Idle idle = std::move(slot.idle.back());
     slot.idle.pop_back();
-    if (now - idle.since < max_idle_time && looks_open(idle.socket)) {
+    // A connection that just served a response is trusted without a system call; an older one
+    // is checked. Either way only replayable requests get pooled connections, and a stale one
+    // is retried on a fresh connection, so a close racing this check loses nothing.
+    const core::Nanos idle_for = now - idle.since;
+    if (idle_for < max_idle_time && (idle_for < kTrustedIdle || looks_open(idle.socket))) {
       return std::move(idle.socket);
     }
     std::error_code ignored;

@@ -17,7 +17,7 @@ namespace fulcrum::proxy {
 namespace {
 
 std::size_t head_buffer_size(Runtime& runtime) {
-  std::size_t size = Worker::kBufferSize;
+  std::size_t size = Worker::kMinHeadBufferSize;
   for (const auto& listener : runtime.listeners()) {
     size = std::max<std::size_t>(size, 2 * std::size_t{listener->config.limits.max_head_bytes});
   }

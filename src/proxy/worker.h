@@ -28,7 +28,9 @@ struct SessionHandle {
 /// is shared with other workers except the clusters' atomics.
 class Worker {
  public:
-  static constexpr std::size_t kBufferSize = 16 * 1024;
+  /// Streaming buffers: large enough that a 1 MiB body moves in few system calls.
+  static constexpr std::size_t kBufferSize = 64 * 1024;
+  static constexpr std::size_t kMinHeadBufferSize = 16 * 1024;
 
   Worker(Runtime& runtime, unsigned index);
   ~Worker();
@@ -53,7 +55,7 @@ class Worker {
   UpstreamPool& pool() { return pool_; }
   BufferPool& buffers() { return buffers_; }
   /// Buffers for request heads as received and as forwarded: twice the largest max_head_bytes
-  /// of any listener (at least kBufferSize), so a head at the limit and what follows it fit.
+  /// of any listener (at least kMinHeadBufferSize), so a head at the limit and what follows it fit.
   BufferPool& head_buffers() { return head_buffers_; }
   const core::Clock& clock() const { return clock_; }
 

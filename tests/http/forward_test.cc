@@ -163,9 +163,9 @@ TEST(ForwardRequest, AbsoluteFormAuthorityReplacesHost) {
             "\r\n");
 }
 
-TEST(ForwardRequest, Http10WithoutHostGetsListenerHostAndHttp11) {
+TEST(ForwardRequest, Http10WithoutHostGetsListenerHostAndStaysHttp10) {
   EXPECT_EQ(forward_request("GET / HTTP/1.0\r\nUser-Agent: old\r\n\r\n", kClient),
-            "GET / HTTP/1.1\r\n"
+            "GET / HTTP/1.0\r\n"
             "User-Agent: old\r\n"
             "Host: lb.local\r\n"
             "X-Forwarded-For: 192.0.2.7\r\n"
