@@ -1,9 +1,164 @@
-// Placeholder replaced by the policy's implementation.
+// Maglev hashing (Eisenbud et al., "Maglev: A Fast and Reliable Software Network Load Balancer",
+// NSDI 2016, section 3.4). A lookup table of prime size M is filled by letting members take turns:
+// on its turn a member claims the first free slot along its own permutation of the table,
+// offset, offset + skip, offset + 2 * skip, ... (mod M), both derived from its address. A pick is
+// one table read. Removing a member frees its slots, which the others' permutations mostly fill,
+// so few keys of surviving members move.
+//
+// Weights: turns go to the member with the earliest virtual finish time, its k-th turn at
+// (k + 1/2) / weight, so a member claims entries in proportion to its weight and the turns stay
+// interleaved through the whole fill; with equal weights this is the paper's plain rotation.
+//
+// Members are ranked by address before the fill, so the table depends only on the set of
+// (address, weight) pairs, never on member order. An unusable entry is re-probed at a few
+// key-derived slots, then a bounded scan over the members decides, deterministically per key.
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <queue>
+#include <vector>
+
+#include "core/hash.h"
 #include "core/policy.h"
 
 namespace fulcrum::core::policies {
-std::unique_ptr<Policy> make_round_robin(std::span<const Member>);
-std::unique_ptr<Policy> make_maglev(std::span<const Member> members) {
-  return make_round_robin(members);
+
+namespace {
+
+// Primes, each close to a power of two; the table is the first at least 100 entries per member,
+// which keeps every member's share within about 1% of its ideal (paper, section 3.4).
+constexpr std::array<uint32_t, 7> kTableSizes = {65537,   131071,  262139, 524287,
+                                                 1048573, 2097143, 4194301};
+constexpr std::size_t kEntriesPerMember = 100;
+// Further table slots tried when the key's own entry is unusable, before scanning members.
+constexpr int kReprobes = 8;
+constexpr uint64_t kReprobeStride = 0x9E3779B97F4A7C15ull;
+constexpr uint64_t kOffsetSeed = 0x0FF5E7;
+constexpr uint64_t kSkipSeed = 0x5C1B;
+constexpr uint64_t kScanSalt = 0x5CA9F00DD15EA5E5ull;
+
+std::size_t scale(uint64_t x, std::size_t n) {
+  return static_cast<std::size_t>((static_cast<unsigned __int128>(x) * n) >> 64);
 }
+
+// Entry is the table's element type: uint16_t whenever member indexes fit, halving the table
+// (2 MiB rather than 4 at 10,000 members), so more of it stays in cache.
+template <typename Entry>
+class Maglev final : public Policy {
+ public:
+  explicit Maglev(std::span<const Member> members) {
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      if (members[i].spec.weight > 0) by_rank_.push_back(static_cast<uint32_t>(i));
+    }
+    std::sort(by_rank_.begin(), by_rank_.end(), [&](uint32_t a, uint32_t b) {
+      return members[a].spec.address < members[b].spec.address;
+    });
+    const std::size_t n = by_rank_.size();
+    if (n == 0) return;
+
+    uint32_t size = kTableSizes.back();
+    for (uint32_t s : kTableSizes) {
+      if (s >= kEntriesPerMember * n) {
+        size = s;
+        break;
+      }
+    }
+    fill(members, size);
+  }
+
+  std::size_t pick(const PickRequest& request) override {
+    if (table_.empty()) return kNoPick;
+    const Candidates& c = request.candidates;
+    // Re-mixed so that a weak caller hash (a raw IP, say) still spreads over the whole table.
+    const uint64_t key = mix64(request.key ? *request.key : request.rng.next());
+    Entry index = table_[scale(key, table_.size())];
+    if (c.usable(index)) return index;
+    Entry rejected = index;
+    for (int attempt = 1; attempt <= kReprobes; ++attempt) {
+      index = table_[scale(mix64(key + attempt * kReprobeStride), table_.size())];
+      if (index == rejected) continue;
+      if (c.usable(index)) return index;
+      rejected = index;
+    }
+    return scan_members(c, key);
+  }
+
+ private:
+  void fill(std::span<const Member> members, uint32_t size) {
+    const std::size_t n = by_rank_.size();
+    struct Turns {
+      uint32_t next;  // Next slot of this member's permutation to look at.
+      uint32_t skip;
+      uint32_t weight;
+      uint32_t claimed;
+    };
+    std::vector<Turns> turns(n);
+    for (std::size_t rank = 0; rank < n; ++rank) {
+      const Member& m = members[by_rank_[rank]];
+      turns[rank] =
+          Turns{static_cast<uint32_t>(hash_bytes(m.spec.address, kOffsetSeed) % size),
+                static_cast<uint32_t>(hash_bytes(m.spec.address, kSkipSeed) % (size - 1)) + 1,
+                m.spec.weight, 0};
+    }
+    // Orders ranks so that the top is the earliest finish time (2 * claimed + 1) / (2 * weight),
+    // compared by cross-multiplication (claimed < 2^23, weight < 2^32: no overflow); ties go to
+    // the lower rank.
+    const auto later = [&](uint32_t a, uint32_t b) {
+      const uint64_t fa = (2 * uint64_t{turns[a].claimed} + 1) * turns[b].weight;
+      const uint64_t fb = (2 * uint64_t{turns[b].claimed} + 1) * turns[a].weight;
+      return fa != fb ? fa > fb : a > b;
+    };
+    std::vector<uint32_t> ranks(n);
+    for (std::size_t rank = 0; rank < n; ++rank) ranks[rank] = static_cast<uint32_t>(rank);
+    std::priority_queue<uint32_t, std::vector<uint32_t>, decltype(later)> queue(later,
+                                                                                std::move(ranks));
+
+    table_.assign(size, kEmpty);
+    for (uint32_t filled = 0; filled < size; ++filled) {
+      const uint32_t rank = queue.top();
+      queue.pop();
+      Turns& t = turns[rank];
+      // Terminates: size is prime and 0 < skip < size, so the permutation reaches every slot,
+      // and at least one slot is still free.
+      while (table_[t.next] != kEmpty) t.next = advance(t.next, t.skip, size);
+      table_[t.next] = static_cast<Entry>(by_rank_[rank]);
+      t.next = advance(t.next, t.skip, size);
+      ++t.claimed;
+      queue.push(rank);
+    }
+  }
+
+  static uint32_t advance(uint32_t slot, uint32_t skip, uint32_t size) {
+    const uint64_t next = uint64_t{slot} + skip;
+    return static_cast<uint32_t>(next >= size ? next - size : next);
+  }
+
+  // Unusable entries everywhere the key looked: visit every member once, in address order from a
+  // key-derived start, so the outcome is still deterministic and spread over members.
+  std::size_t scan_members(const Candidates& c, uint64_t key) const {
+    const std::size_t n = by_rank_.size();
+    std::size_t rank = scale(mix64(key ^ kScanSalt), n);
+    for (std::size_t k = 0; k < n; ++k) {
+      if (c.usable(by_rank_[rank])) return by_rank_[rank];
+      if (++rank == n) rank = 0;
+    }
+    return kNoPick;
+  }
+
+  static constexpr Entry kEmpty = std::numeric_limits<Entry>::max();
+
+  std::vector<Entry> table_;       // Slot to member index.
+  std::vector<uint32_t> by_rank_;  // Rank (address order) to member index.
+};
+
+}  // namespace
+
+std::unique_ptr<Policy> make_maglev(std::span<const Member> members) {
+  // kEmpty must not be a member index.
+  if (members.size() < std::numeric_limits<uint16_t>::max()) {
+    return std::make_unique<Maglev<uint16_t>>(members);
+  }
+  return std::make_unique<Maglev<uint32_t>>(members);
+}
+
 }  // namespace fulcrum::core::policies
