@@ -33,8 +33,9 @@ namespace {
 constexpr double kPointsPerMember = 4096;
 // 2 MiB of entries. The cap trades balance for pick cost once it binds (above 128 members): at
 // 10,000 members, about 52 points each spread members' shares by about 14% (coefficient of
-// variation; 10% at 2^20), while the smaller ring keeps picks near 30 ns rather than 40 to 75 ns
-// when other cores compete for the cache. Large clusters that need even shares want maglev.
+// variation; 10% at 2^20), while the smaller ring measured 33 to 47 ns a pick rather than 40 to
+// 80 ns with other cores competing for the cache. Large clusters that need even shares want
+// maglev.
 constexpr std::size_t kMaxRingPoints = std::size_t{1} << 19;
 // 4 to 8 points per bucket and at most 2^16 buckets (256 KiB). A lookup counts over a window of
 // kWindow entries (one or two cache lines), enough for all but about 1 bucket in 100 (Poisson
