@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/hash.h"
+#include "core/policies/hash_ranking.h"
 #include "core/policy.h"
 
 namespace fulcrum::core::policies {
@@ -37,22 +38,13 @@ constexpr uint64_t kOffsetSeed = 0x0FF5E7;
 constexpr uint64_t kSkipSeed = 0x5C1B;
 constexpr uint64_t kScanSalt = 0x5CA9F00DD15EA5E5ull;
 
-std::size_t scale(uint64_t x, std::size_t n) {
-  return static_cast<std::size_t>((static_cast<unsigned __int128>(x) * n) >> 64);
-}
-
 // Entry is the table's element type: uint16_t whenever member indexes fit, halving the table
 // (2 MiB rather than 4 at 10,000 members), so more of it stays in cache.
 template <typename Entry>
 class Maglev final : public Policy {
  public:
   explicit Maglev(std::span<const Member> members) {
-    for (std::size_t i = 0; i < members.size(); ++i) {
-      if (members[i].spec.weight > 0) by_rank_.push_back(static_cast<uint32_t>(i));
-    }
-    std::sort(by_rank_.begin(), by_rank_.end(), [&](uint32_t a, uint32_t b) {
-      return members[a].spec.address < members[b].spec.address;
-    });
+    by_rank_ = rank_by_address(members);
     const std::size_t n = by_rank_.size();
     if (n == 0) return;
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/hash.h"
+#include "core/policies/hash_ranking.h"
 #include "core/policy.h"
 
 namespace fulcrum::core::policies {
@@ -56,20 +57,10 @@ constexpr uint64_t kScanSalt = 0x5CA9F00DD15EA5E5ull;
 using U32x4 = uint32_t __attribute__((vector_size(16)));
 using I32x4 = int32_t __attribute__((vector_size(16)));
 
-// Maps a uniform 64-bit value to [0, n) (Lemire's multiply-shift).
-std::size_t scale(uint64_t x, std::size_t n) {
-  return static_cast<std::size_t>((static_cast<unsigned __int128>(x) * n) >> 64);
-}
-
 class RingHash final : public Policy {
  public:
   explicit RingHash(std::span<const Member> members) {
-    for (std::size_t i = 0; i < members.size(); ++i) {
-      if (members[i].spec.weight > 0) by_rank_.push_back(static_cast<uint32_t>(i));
-    }
-    std::sort(by_rank_.begin(), by_rank_.end(), [&](uint32_t a, uint32_t b) {
-      return members[a].spec.address < members[b].spec.address;
-    });
+    by_rank_ = rank_by_address(members);
     const std::size_t n = by_rank_.size();
     if (n == 0) return;
 
