@@ -30,7 +30,7 @@ struct ClusterSnapshot {
   uint64_t version = 0;
   std::string cluster_name;
   PassiveOptions passive;
-  std::array<Tier, 2> tiers;  ///< Indexed by TierKind.
+  std::array<Tier, 2> tiers;        ///< Indexed by TierKind.
   std::vector<ServerSpec> servers;  ///< In configuration order, for listings.
 
   const Tier& tier(TierKind kind) const { return tiers[static_cast<std::size_t>(kind)]; }
@@ -87,7 +87,8 @@ class Cluster {
   const PolicyFactory factory_;
   mutable std::mutex control_mutex_;
   std::vector<ServerSpec> specs_;  // guarded by control_mutex_
-  std::unordered_map<std::string, std::shared_ptr<ServerState>> states_;  // guarded by control_mutex_
+  std::unordered_map<std::string, std::shared_ptr<ServerState>>
+      states_;  // guarded by control_mutex_
   // A mutex rather than std::atomic<std::shared_ptr>: libstdc++ 12 implements the latter with an
   // internal spin lock anyway, and ThreadSanitizer cannot see through it.
   mutable std::mutex snapshot_mutex_;

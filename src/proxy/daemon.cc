@@ -5,7 +5,7 @@
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <chrono>
-#include <thread>
+#include <csignal>
 
 namespace fulcrum::proxy {
 
@@ -16,7 +16,14 @@ Daemon::Daemon(config::Config config) : runtime_(std::make_unique<Runtime>(std::
   }
 }
 
-Daemon::~Daemon() { shutdown(); }
+Daemon::~Daemon() {
+  shutdown();
+  // Removing the signal set restores the default action; a second SIGTERM sent while the
+  // process finishes exiting must not turn a clean drain into death by signal.
+  signals_.reset();
+  std::signal(SIGINT, SIG_IGN);
+  std::signal(SIGTERM, SIG_IGN);
+}
 
 void Daemon::start() {
   if (!signals_) signals_.emplace(signals_io_, SIGINT, SIGTERM);
@@ -60,9 +67,7 @@ void Daemon::shutdown() {
     for (auto& worker : workers_) total += worker->session_count();
     return total;
   };
-  while (open_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  runtime_->wait_drained(deadline, [&] { return open_sessions() == 0; });
   if (const std::size_t left = open_sessions(); left > 0) {
     spdlog::warn("drain timeout: closing {} connections still open", left);
   }

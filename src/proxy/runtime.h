@@ -2,7 +2,10 @@
 
 #include <asio/ip/tcp.hpp>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -59,6 +62,18 @@ class Runtime {
   AccessLog& access_log() { return access_log_; }
   std::atomic<bool>& draining() { return draining_; }
 
+  /// Thread-safe: a worker's last session closed; wakes wait_drained().
+  void notify_session_closed() {
+    std::lock_guard lock(drain_mutex_);
+    drain_changed_.notify_all();
+  }
+  /// Waits until `done()` holds or `deadline` passes; `done` is re-checked on every close.
+  template <typename Done>
+  bool wait_drained(std::chrono::steady_clock::time_point deadline, Done done) {
+    std::unique_lock lock(drain_mutex_);
+    return drain_changed_.wait_until(lock, deadline, done);
+  }
+
  private:
   config::Config config_;
   std::vector<ClusterRuntime> clusters_;
@@ -66,6 +81,8 @@ class Runtime {
   std::unordered_map<std::string, asio::ip::tcp::endpoint> endpoints_;
   AccessLog access_log_;
   std::atomic<bool> draining_{false};
+  std::mutex drain_mutex_;
+  std::condition_variable drain_changed_;
 };
 
 }  // namespace fulcrum::proxy

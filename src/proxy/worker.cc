@@ -105,7 +105,10 @@ Worker::SessionList::iterator Worker::register_session(asio::ip::tcp::socket* cl
 
 void Worker::unregister_session(SessionList::iterator it) {
   sessions_.erase(it);
-  session_count_.fetch_sub(1, std::memory_order_relaxed);
+  // The daemon sets the runtime flag before it waits, so no last close goes unnoticed.
+  if (session_count_.fetch_sub(1, std::memory_order_relaxed) == 1 && runtime_.draining()) {
+    runtime_.notify_session_closed();
+  }
 }
 
 asio::awaitable<void> Worker::accept_loop(ListenerRuntime& listener,
