@@ -11,7 +11,6 @@
 namespace fulcrum::config::detail {
 namespace {
 
-constexpr uint64_t kMaxWeight = 10000;
 constexpr uint64_t kMaxAttempts = 1000;
 constexpr uint64_t kMaxRetries = 10;
 constexpr uint64_t kMaxIdlePerServer = 65536;
@@ -50,34 +49,6 @@ HashKey read_hash_key(const Source& source, const Field& field) {
   }
   fail();
   return {};
-}
-
-std::vector<core::ServerSpec> read_servers(const Source& source, const Field& field) {
-  std::vector<core::ServerSpec> servers;
-  std::map<std::string, int> first_line;  // canonical address -> line, for duplicates
-  for (const Field& item : read_list(source, field)) {
-    const MapReader m(source, item, schema::kServer);
-    const Field& address = m.require("address");
-    const std::string text = read_string(source, address);
-    std::string reason;
-    const auto host_port = parse_host_port(text, 1, &reason);
-    if (!host_port) {
-      source.fail(address.mark(), fmt::format("invalid server address '{}': {}", text, reason));
-    }
-    core::ServerSpec spec;
-    spec.address = host_port->to_string();
-    const auto [it, inserted] = first_line.emplace(spec.address, line_of(address.mark()));
-    if (!inserted) {
-      source.fail(address.mark(), fmt::format("duplicate server address '{}' (first at line {})",
-                                              spec.address, it->second));
-    }
-    if (const Field* f = m.find("weight")) {
-      spec.weight = static_cast<uint32_t>(read_uint(source, *f, 0, kMaxWeight));
-    }
-    if (const Field* f = m.find("backup")) spec.backup = read_bool(source, *f);
-    servers.push_back(std::move(spec));
-  }
-  return servers;
 }
 
 // `seen` maps each cluster name read so far to its line, to report duplicates.
@@ -130,6 +101,38 @@ ClusterConfig read_cluster(const Source& source, const Field& item,
 }
 
 }  // namespace
+
+std::vector<core::ServerSpec> read_servers(const Source& source, const Field& field,
+                                           const ServerRules& rules) {
+  std::vector<core::ServerSpec> servers;
+  std::map<std::string, int> first_line;  // address as stored -> line, for duplicates
+  for (const Field& item : read_list(source, field)) {
+    const MapReader m(source, item, schema::kServer);
+    const Field& address = m.require("address");
+    core::ServerSpec spec;
+    spec.address = read_string(source, address);
+    if (rules.network_addresses) {
+      std::string reason;
+      const auto host_port = parse_host_port(spec.address, 1, &reason);
+      if (!host_port) {
+        source.fail(address.mark(),
+                    fmt::format("invalid server address '{}': {}", spec.address, reason));
+      }
+      spec.address = host_port->to_string();
+    }
+    const auto [it, inserted] = first_line.emplace(spec.address, line_of(address.mark()));
+    if (!inserted) {
+      source.fail(address.mark(), fmt::format("duplicate server address '{}' (first at line {})",
+                                              spec.address, it->second));
+    }
+    if (const Field* f = m.find("weight")) {
+      spec.weight = static_cast<uint32_t>(read_uint(source, *f, 0, rules.max_weight));
+    }
+    if (const Field* f = m.find("backup")) spec.backup = read_bool(source, *f);
+    servers.push_back(std::move(spec));
+  }
+  return servers;
+}
 
 std::string read_name(const Source& source, const Field& field) {
   std::string name = read_string(source, field);

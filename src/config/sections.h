@@ -1,6 +1,7 @@
 #pragma once
 
-// The loader's per-section parsers, split out to keep files short. fulcrum-sim reuses read_policy.
+// The loader's per-section parsers, split out to keep files short. fulcrum-sim reuses read_policy
+// and read_servers.
 
 #include <vector>
 
@@ -18,6 +19,17 @@ std::vector<ListenerConfig> parse_listeners(const Source& source, const Field& f
 
 /// Reads a listener or cluster name: non-empty, letters, digits, '_', '-', '.'.
 std::string read_name(const Source& source, const Field& field);
+
+/// How a server list is checked. The proxy connects to its servers; fulcrum-sim only uses the
+/// addresses as identities and allows a wider weight range for experiments.
+struct ServerRules {
+  bool network_addresses = true;  ///< Require host:port and store it canonically.
+  uint64_t max_weight = 10000;
+};
+
+/// Reads a `servers` list: address (unique), weight, backup.
+std::vector<core::ServerSpec> read_servers(const Source& source, const Field& field,
+                                           const ServerRules& rules = {});
 
 /// Reads a policy name, which must be in core::PolicyRegistry::builtin().
 std::string read_policy(const Source& source, const Field& field);

@@ -35,29 +35,6 @@ constexpr std::string_view kClusterFileKeys[] = {"name",    "policy",   "retries
                                                  "passive", "hash_key", "servers"};
 constexpr config::schema::Section kClusterFile{"cluster file", kClusterFileKeys};
 
-// Addresses are identities here, never connected to, so any non-empty string will do.
-std::vector<core::ServerSpec> read_servers(const Source& source, const Field& field) {
-  std::vector<core::ServerSpec> servers;
-  std::map<std::string, int> first_line;  // address -> line, for duplicates
-  for (const Field& item : read_list(source, field)) {
-    const MapReader m(source, item, config::schema::kServer);
-    const Field& address = m.require("address");
-    core::ServerSpec spec;
-    spec.address = read_string(source, address);
-    const auto [it, inserted] = first_line.emplace(spec.address, line_of(address.mark()));
-    if (!inserted) {
-      source.fail(address.mark(), fmt::format("duplicate server address '{}' (first at line {})",
-                                              spec.address, it->second));
-    }
-    if (const Field* f = m.find("weight")) {
-      spec.weight = static_cast<uint32_t>(read_uint(source, *f, 0, kMaxWeight));
-    }
-    if (const Field* f = m.find("backup")) spec.backup = read_bool(source, *f);
-    servers.push_back(std::move(spec));
-  }
-  return servers;
-}
-
 core::PassiveOptions read_passive(const Source& source, const Field& field) {
   const MapReader m(source, field, config::schema::kPassive);
   core::PassiveOptions passive;
@@ -82,7 +59,9 @@ ClusterConfig read_cluster(const Source& source, const Field& root) {
   }
   if (const Field* f = m.find("passive")) cluster.passive = read_passive(source, *f);
   if (const Field* f = m.find("hash_key")) cluster.hash_key = read_string(source, *f);
-  cluster.servers = read_servers(source, m.require("servers"));
+  // Addresses are identities here, never connected to, so any non-empty string will do.
+  cluster.servers = config::detail::read_servers(
+      source, m.require("servers"), {.network_addresses = false, .max_weight = kMaxWeight});
   return cluster;
 }
 
