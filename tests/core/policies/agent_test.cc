@@ -2,18 +2,16 @@
 #include <gtest/gtest.h>
 
 #include "fakes/ineligible.h"
+#include "fakes/policy_drivers.h"
 #include "fakes/policy_harness.h"
 #include "fakes/scripted_rng.h"
 
 namespace fulcrum::core {
 namespace {
 
+using testing::percent;
 using testing::PolicyHarness;
 using testing::ScriptedRng;
-
-double percent(const std::vector<std::size_t>& counts, std::size_t i, std::size_t n) {
-  return 100.0 * static_cast<double>(counts[i]) / static_cast<double>(n);
-}
 
 TEST(Agent, LightServerTakesAlmostAllWhileRoundRobinStaysEven) {
   PolicyHarness agent("agent", {1, 1});

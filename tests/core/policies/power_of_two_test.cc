@@ -1,51 +1,19 @@
 // Power of two choices: scripted pairs, cross-multiplied weights, shares under load.
 #include <gtest/gtest.h>
 
-#include <deque>
-
 #include "fakes/ineligible.h"
+#include "fakes/policy_drivers.h"
 #include "fakes/policy_harness.h"
 #include "fakes/scripted_rng.h"
 
 namespace fulcrum::core {
 namespace {
 
+using testing::closed_loop;
+using testing::draws;
+using testing::percent;
 using testing::PolicyHarness;
 using testing::ScriptedRng;
-
-/// Raw draws that make the alias table draw `members` in order: a column, then coin 0, which
-/// keeps any member with weight on its own column.
-ScriptedRng draws(std::size_t n, std::initializer_list<std::size_t> members) {
-  std::vector<uint64_t> values;
-  for (std::size_t i : members) {
-    values.push_back(ScriptedRng::draw_for(i, n));
-    values.push_back(0);
-  }
-  return ScriptedRng(values);
-}
-
-double percent(const std::vector<std::size_t>& counts, std::size_t i, std::size_t n) {
-  return 100.0 * static_cast<double>(counts[i]) / static_cast<double>(n);
-}
-
-/// A closed loop: `outstanding` requests always in flight, each completing after that many
-/// further picks, so a member's share of picks is its share of in-flight work.
-std::vector<std::size_t> closed_loop(PolicyHarness& h, Rng& rng, std::size_t picks,
-                                     std::size_t outstanding) {
-  std::vector<std::size_t> counts(h.members().size(), 0);
-  std::deque<std::size_t> queue;
-  for (std::size_t k = 0; k < picks; ++k) {
-    const std::size_t i = h.pick(rng);
-    counts.at(i)++;
-    h.state(i).in_flight++;
-    queue.push_back(i);
-    if (queue.size() > outstanding) {
-      h.state(queue.front()).in_flight--;
-      queue.pop_front();
-    }
-  }
-  return counts;
-}
 
 TEST(PowerOfTwo, PrefersTheLessLoadedOfTheTwoDrawn) {
   PolicyHarness h("power_of_two", {1, 1, 1, 1});

@@ -2,16 +2,14 @@
 #include <gtest/gtest.h>
 
 #include "fakes/ineligible.h"
+#include "fakes/policy_drivers.h"
 #include "fakes/policy_harness.h"
 
 namespace fulcrum::core {
 namespace {
 
+using testing::percent;
 using testing::PolicyHarness;
-
-double percent(const std::vector<std::size_t>& counts, std::size_t i, std::size_t n) {
-  return 100.0 * static_cast<double>(counts[i]) / static_cast<double>(n);
-}
 
 /// Counts the raw draws a pick makes, to check its work is bounded.
 class CountingRng final : public Rng {
