@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <initializer_list>
+#include <string>
 #include <vector>
 
 #include "fakes/policy_harness.h"
@@ -45,6 +46,27 @@ inline std::vector<std::size_t> closed_loop(PolicyHarness& h, core::Rng& rng, st
     }
   }
   return counts;
+}
+
+/// `n` pseudo-random request keys, the same for the same seed.
+inline std::vector<uint64_t> random_keys(std::size_t n, uint64_t seed) {
+  core::FastRng rng(seed);
+  std::vector<uint64_t> keys(n);
+  for (auto& k : keys) k = rng.next();
+  return keys;
+}
+
+/// The address each key lands on ("" for kNoPick): comparable across member orders and rebuilds.
+inline std::vector<std::string> map_keys(PolicyHarness& h, const std::vector<uint64_t>& keys,
+                                         const core::TriedSet* tried = nullptr) {
+  core::FastRng unused(1);
+  std::vector<std::string> out;
+  out.reserve(keys.size());
+  for (uint64_t key : keys) {
+    const std::size_t i = h.pick(unused, key, tried);
+    out.push_back(i == core::kNoPick ? "" : h.members()[i].spec.address);
+  }
+  return out;
 }
 
 }  // namespace fulcrum::testing
