@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -10,10 +11,26 @@ namespace fulcrum::core {
 
 /// What the configuration says about a server. Immutable once inside a snapshot; a reweight
 /// publishes a new snapshot with a new ServerSpec and the same ServerState.
+/// A resolved IPv4 or IPv6 socket address as plain bytes: the core does no I/O, but a snapshot
+/// carries where each server is, so re-resolution publishes like any other membership change.
+struct NetAddress {
+  uint8_t family = 0;  ///< 0: not resolved; 4 or 6.
+  uint16_t port = 0;
+  std::array<uint8_t, 16> bytes{};  ///< Network order; IPv4 uses the first 4.
+
+  bool resolved() const { return family != 0; }
+  bool operator==(const NetAddress&) const = default;
+};
+
 struct ServerSpec {
   std::string address;  ///< "host:port" as configured; also the server's identity in a cluster.
   uint32_t weight = 1;  ///< 0 takes no new requests (as HAProxy's weight 0).
   bool backup = false;  ///< Serves only while no primary server is eligible.
+  NetAddress resolved;  ///< Where `address` pointed at the last resolution.
+  /// Where this server's agent listens when not at the server's own host (HAProxy's agent-addr /
+  /// agent-port). Empty / 0: the server's host and the cluster's agent port.
+  std::string agent_address;
+  uint16_t agent_port = 0;
 
   bool operator==(const ServerSpec&) const = default;
 };
@@ -28,6 +45,13 @@ enum class AdminState : uint8_t {
 
 /// Result of active health checks.
 enum class CheckHealth : uint8_t { kUp, kDown };
+
+/// What a server's agent last said about health (HAProxy words up / down, fail, stopped). kDown
+/// also stands for a silent agent when the cluster sets require_response.
+enum class AgentHealth : uint8_t { kUnknown, kUp, kDown };
+
+/// What a server's agent last said about administrative state (HAProxy words ready/drain/maint).
+enum class AgentAdmin : uint8_t { kReady, kDrain, kMaint };
 
 /// Agent load: -1..100 as the Equalizer protocol reports it, or unknown.
 inline constexpr int8_t kAgentLoadUnknown = -2;
@@ -58,9 +82,27 @@ class alignas(64) ServerState {
   std::atomic<bool> trial_in_progress{false};
 
   // Signals from outside the request path.
-  std::atomic<int8_t> agent_load{kAgentLoadUnknown};
   std::atomic<AdminState> admin_state{AdminState::kEnabled};
   std::atomic<CheckHealth> check_health{CheckHealth::kUp};
+
+  // Server agent (seed 004 and HAProxy agent-check), written by the health service.
+  std::atomic<int8_t> agent_load{kAgentLoadUnknown};  ///< Equalizer answer -1..100, or unknown.
+  std::atomic<AgentHealth> agent_health{AgentHealth::kUnknown};
+  std::atomic<AgentAdmin> agent_admin{AgentAdmin::kReady};
+  /// Effective weight the agent asked for, in percent of the configured weight ("75%",
+  /// "weight:N" converted). Above 100 is stored as said; balancing caps it at 100.
+  std::atomic<uint16_t> agent_weight_percent{100};
+  std::atomic<uint32_t> agent_maxconn{0};  ///< 0: the agent set no limit.
+
+  // Outlier ejection (HTTP-level passive tracking), written on the request path.
+  std::atomic<uint32_t> consecutive_5xx{0};
+  std::atomic<uint32_t> consecutive_gateway_errors{0};
+  std::atomic<int64_t> ejected_until_ns{0};  ///< 0: not ejected.
+  std::atomic<uint32_t> times_ejected{0};
+
+  /// Slow start: when the server last came back into service (checks up, agent back, ejection
+  /// over, admin enable). 0: not warming up.
+  std::atomic<int64_t> warming_since_ns{0};
 
   // Totals, for the simulator, metrics and tests.
   std::atomic<uint64_t> picks_total{0};
