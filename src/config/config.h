@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/health_options.h"
 #include "core/passive.h"
 #include "core/server.h"
 
@@ -68,6 +69,50 @@ struct ClusterTimeouts {
   Nanos idle{std::chrono::seconds(60)};      ///< Pooled or in-use server connection idle limit.
 };
 
+enum class HealthCheckType : uint8_t { kNone, kTcp, kHttp };
+
+/// An inclusive range of HTTP status codes an http health check accepts ("200-399", or "204").
+struct StatusRange {
+  uint16_t low = 200;
+  uint16_t high = 399;
+
+  bool operator==(const StatusRange&) const = default;
+};
+
+/// Active health checks of a cluster's servers. Defaults are resolved by the loader, so every
+/// interval here is the one in force.
+struct HealthCheckConfig {
+  HealthCheckType type = HealthCheckType::kNone;  ///< kNone: no `health_check`, no checks.
+  std::string method = "GET";                     ///< http only, as the rest below.
+  std::string path = "/";
+  std::string host;  ///< Host header; empty: the server's configured address.
+  std::vector<StatusRange> expect_status{StatusRange{200, 399}};
+  std::string expect_body;  ///< Substring the body must contain; empty: not checked.
+  Nanos interval{std::chrono::seconds(2)};
+  Nanos timeout{std::chrono::seconds(1)};
+  uint32_t jitter_percent = 10;  ///< Each delay is drawn within ±this percentage.
+  uint32_t rise = 2;             ///< Consecutive successes that bring a down server up.
+  uint32_t fall = 3;             ///< Consecutive failures that take an up server down.
+  bool initially_up = true;      ///< `initial_state`.
+  /// While a transition is under way (0 < count < rise/fall) and after passive errors.
+  Nanos fast_interval{std::chrono::milliseconds(500)};
+  Nanos down_interval{std::chrono::seconds(2)};  ///< While down.
+
+  bool enabled() const { return type != HealthCheckType::kNone; }
+  bool operator==(const HealthCheckConfig&) const = default;
+};
+
+/// Server agents (seed 004, HAProxy agent-check).
+struct AgentConfig {
+  uint16_t port = 0;  ///< 0: no agent (unless a server sets agent_port).
+  std::string send;   ///< Sent after connecting; empty: nothing, just read.
+  Nanos interval{std::chrono::seconds(1)};
+  Nanos timeout{std::chrono::milliseconds(500)};
+  bool require_response = false;  ///< true: a silent agent takes its server out.
+
+  bool operator==(const AgentConfig&) const = default;
+};
+
 struct ClusterConfig {
   std::string name;
   std::string policy = "round_robin";
@@ -79,6 +124,9 @@ struct ClusterConfig {
   ClusterTimeouts timeouts;
   uint32_t max_idle_per_server = 64;
   uint32_t max_connections_per_server = 0;  ///< 0 = unlimited.
+  HealthCheckConfig health_check;
+  AgentConfig agent;
+  core::HealthOptions health;  ///< slow_start, panic_threshold, outlier.
 };
 
 enum class AccessLogFormat : uint8_t { kText, kJson };
@@ -95,6 +143,9 @@ struct Config {
   std::vector<ClusterConfig> clusters;
   AccessLogConfig access_log;
   Nanos drain_timeout{std::chrono::seconds(30)};
+  /// Server names are resolved again this often; an address that changed is published to the
+  /// cluster. 0: resolve only at start.
+  Nanos dns_refresh{std::chrono::seconds(30)};
   std::string source_path;  ///< File the configuration came from (or the name given).
 
   /// nullptr when no cluster has that name.

@@ -76,6 +76,9 @@ Config load_config_string(std::string_view yaml, const std::string& name) {
   if (const auto* f = top.find("drain_timeout")) {
     config.drain_timeout = detail::read_duration(source, *f, /*allow_zero=*/true);
   }
+  if (const auto* f = top.find("dns_refresh")) {
+    config.dns_refresh = detail::read_duration(source, *f, /*allow_zero=*/true);
+  }
   return config;
 }
 

@@ -13,8 +13,8 @@ struct Section {
   std::span<const std::string_view> keys;
 };
 
-inline constexpr std::string_view kTopLevelKeys[] = {"workers", "listeners", "clusters",
-                                                     "access_log", "drain_timeout"};
+inline constexpr std::string_view kTopLevelKeys[] = {"workers",    "listeners",     "clusters",
+                                                     "access_log", "drain_timeout", "dns_refresh"};
 inline constexpr std::string_view kListenerKeys[] = {"name",   "listen", "mode",   "timeouts",
                                                      "limits", "routes", "cluster"};
 inline constexpr std::string_view kListenerTimeoutKeys[] = {"client_header", "client_idle"};
@@ -23,8 +23,18 @@ inline constexpr std::string_view kListenerLimitKeys[] = {"max_connections", "ma
 inline constexpr std::string_view kRouteKeys[] = {"match", "cluster"};
 inline constexpr std::string_view kRouteMatchKeys[] = {"host", "path_prefix"};
 inline constexpr std::string_view kClusterKeys[] = {
-    "name", "policy", "hash_key", "servers", "passive", "retries", "timeouts", "pool", "limits"};
-inline constexpr std::string_view kServerKeys[] = {"address", "weight", "backup"};
+    "name", "policy", "hash_key",     "servers", "passive",    "retries",         "timeouts",
+    "pool", "limits", "health_check", "agent",   "slow_start", "panic_threshold", "outlier"};
+inline constexpr std::string_view kServerKeys[] = {"address", "weight", "backup", "agent_address",
+                                                   "agent_port"};
+inline constexpr std::string_view kHealthCheckKeys[] = {
+    "type",    "method", "path", "host", "expect_status", "expect_body",   "interval",
+    "timeout", "jitter", "rise", "fall", "initial_state", "fast_interval", "down_interval"};
+inline constexpr std::string_view kAgentKeys[] = {"port", "send", "interval", "timeout",
+                                                  "require_response"};
+inline constexpr std::string_view kOutlierKeys[] = {"consecutive_5xx", "consecutive_gateway_errors",
+                                                    "base_ejection_time", "max_ejection_time",
+                                                    "max_ejection_percent"};
 inline constexpr std::string_view kPassiveKeys[] = {"attempts", "offline_timeout"};
 inline constexpr std::string_view kClusterTimeoutKeys[] = {"connect", "response", "idle"};
 inline constexpr std::string_view kPoolKeys[] = {"max_idle_per_server"};
@@ -44,9 +54,14 @@ inline constexpr Section kClusterTimeouts{"cluster timeouts", kClusterTimeoutKey
 inline constexpr Section kPool{"cluster pool", kPoolKeys};
 inline constexpr Section kClusterLimits{"cluster limits", kClusterLimitKeys};
 inline constexpr Section kAccessLog{"access_log", kAccessLogKeys};
+inline constexpr Section kHealthCheck{"cluster health_check", kHealthCheckKeys};
+inline constexpr Section kAgent{"cluster agent", kAgentKeys};
+inline constexpr Section kOutlier{"cluster outlier", kOutlierKeys};
 
 inline constexpr Section kAllSections[] = {
-    kTopLevel, kListener, kListenerTimeouts, kListenerLimits, kRoute,         kRouteMatch, kCluster,
-    kServer,   kPassive,  kClusterTimeouts,  kPool,           kClusterLimits, kAccessLog};
+    kTopLevel,   kListener,      kListenerTimeouts, kListenerLimits, kRoute,
+    kRouteMatch, kCluster,       kServer,           kPassive,        kClusterTimeouts,
+    kPool,       kClusterLimits, kAccessLog,        kHealthCheck,    kAgent,
+    kOutlier};
 
 }  // namespace fulcrum::config::schema

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "core/outlier.h"
+
 namespace fulcrum::core {
 
 namespace {
@@ -50,6 +52,17 @@ bool Cluster::remove_server(std::string_view address) {
   return true;
 }
 
+bool Cluster::set_resolved(std::string_view address, const NetAddress& expected,
+                           const NetAddress& fresh) {
+  std::lock_guard lock(control_mutex_);
+  auto it = std::find_if(specs_.begin(), specs_.end(),
+                         [&](const ServerSpec& s) { return s.address == address; });
+  if (it == specs_.end() || it->resolved != expected || expected == fresh) return false;
+  it->resolved = fresh;
+  publish_locked();
+  return true;
+}
+
 bool Cluster::set_weight(std::string_view address, uint32_t weight) {
   std::lock_guard lock(control_mutex_);
   auto it = std::find_if(specs_.begin(), specs_.end(),
@@ -79,6 +92,8 @@ void Cluster::publish_locked() {
   snapshot->version = version_.load(std::memory_order_relaxed) + 1;
   snapshot->cluster_name = options_.name;
   snapshot->passive = options_.passive;
+  snapshot->health = options_.health;
+  snapshot->health_state = health_state_;
   snapshot->servers = specs_;
 
   // Keep live state for servers that stay; drop it for servers that left (snapshots still
@@ -90,6 +105,9 @@ void Cluster::publish_locked() {
     states.emplace(spec.address, state);
     auto kind = spec.backup ? TierKind::kBackup : TierKind::kPrimary;
     snapshot->tiers[static_cast<std::size_t>(kind)].members.push_back(Member{spec, state});
+  }
+  for (auto& [address, state] : states_) {
+    if (!states.contains(address)) retire(*state, *health_state_);  // Frees its ejection slot.
   }
   states_ = std::move(states);
   for (auto& tier : snapshot->tiers) tier.policy = factory_(tier.members);

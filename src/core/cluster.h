@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/cluster_health.h"
+#include "core/health_options.h"
 #include "core/passive.h"
 #include "core/policy.h"
 #include "core/policy_registry.h"
@@ -25,11 +27,15 @@ struct Tier {
 
 /// One immutable view of a cluster's membership, published as a whole (RCU-style). Readers hold a
 /// shared_ptr for as long as they use it, so a pick in progress stays valid across any change.
-/// Only the policies' internal atomics (cursors, load index) change after publication.
+/// Only the policies' internal atomics (cursors, load index) and the shared health state change
+/// after publication.
 struct ClusterSnapshot {
   uint64_t version = 0;
   std::string cluster_name;
   PassiveOptions passive;
+  HealthOptions health;
+  /// The cluster's one health state, shared by all its snapshots; never null in a published one.
+  std::shared_ptr<ClusterHealthState> health_state;
   std::array<Tier, 2> tiers;        ///< Indexed by TierKind.
   std::vector<ServerSpec> servers;  ///< In configuration order, for listings.
 
@@ -43,6 +49,7 @@ struct ClusterOptions {
   std::string name;
   std::string policy = "round_robin";
   PassiveOptions passive;
+  HealthOptions health;
 };
 
 /// A named set of servers and a policy. Control operations (add, remove, reweight, replace) are
@@ -74,17 +81,25 @@ class Cluster {
   bool remove_server(std::string_view address);
   /// False when the address is not a member.
   bool set_weight(std::string_view address, uint32_t weight);
+  /// Compare-and-set of a server's resolved address: applies `fresh` only while the member still
+  /// has `expected`, so a re-resolution that raced another change does not undo it. False when
+  /// nothing changed.
+  bool set_resolved(std::string_view address, const NetAddress& expected, const NetAddress& fresh);
   /// Replaces the whole membership. Throws std::invalid_argument on duplicate addresses.
   void set_servers(std::vector<ServerSpec> servers);
 
   /// Thread-safe. Live state of a current member, or nullptr.
   std::shared_ptr<ServerState> state_of(std::string_view address) const;
 
+  /// Panic flag, ejection count and health totals, shared with every snapshot.
+  ClusterHealthState& health_state() const { return *health_state_; }
+
  private:
   void publish_locked();
 
   const ClusterOptions options_;
   const PolicyFactory factory_;
+  const std::shared_ptr<ClusterHealthState> health_state_ = std::make_shared<ClusterHealthState>();
   mutable std::mutex control_mutex_;
   std::vector<ServerSpec> specs_;  // guarded by control_mutex_
   std::unordered_map<std::string, std::shared_ptr<ServerState>>

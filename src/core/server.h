@@ -46,9 +46,10 @@ enum class AdminState : uint8_t {
 /// Result of active health checks.
 enum class CheckHealth : uint8_t { kUp, kDown };
 
-/// What a server's agent last said about health (HAProxy words up / down, fail, stopped). kDown
-/// also stands for a silent agent when the cluster sets require_response.
-enum class AgentHealth : uint8_t { kUnknown, kUp, kDown };
+/// What a server's agent last said about health: kUp / kDown from HAProxy's words (up; down, fail,
+/// stopped). kSilent: no answer while the cluster sets require_response; unlike kDown it is
+/// inferred by Fulcrum, so panic mode may override it.
+enum class AgentHealth : uint8_t { kUnknown, kUp, kDown, kSilent };
 
 /// What a server's agent last said about administrative state (HAProxy words ready/drain/maint).
 enum class AgentAdmin : uint8_t { kReady, kDrain, kMaint };

@@ -30,6 +30,7 @@ void Daemon::start() {
   ports_.assign(runtime_->listeners().size(), 0);
   for (auto& worker : workers_) worker->bind(ports_);
   for (auto& worker : workers_) worker->start();
+  address_refresher_.start();
   const auto& listeners = runtime_->listeners();
   for (std::size_t i = 0; i < listeners.size(); ++i) {
     const auto& config = listeners[i]->config;
@@ -58,6 +59,7 @@ int Daemon::run_until_signal() {
 
 void Daemon::shutdown() {
   if (workers_.empty()) return;
+  address_refresher_.stop();
   runtime_->draining() = true;
   for (auto& worker : workers_) worker->begin_drain();
   // Requests in flight finish; sessions close at their next request boundary.

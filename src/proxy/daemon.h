@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "proxy/address_refresher.h"
 #include "proxy/runtime.h"
 #include "proxy/worker.h"
 
@@ -37,6 +38,7 @@ class Daemon {
  private:
   std::unique_ptr<Runtime> runtime_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  AddressRefresher address_refresher_{*runtime_};
   std::vector<uint16_t> ports_;
   // Installed by start() before the listener lines announce readiness: a SIGTERM sent as soon
   // as they appear must drain, not kill the process with the default action.

@@ -8,6 +8,7 @@
 
 #include "core/hash.h"
 #include "http/forward.h"
+#include "proxy/address_resolution.h"
 #include "proxy/sessions.h"
 #include "proxy/tunnel.h"
 
@@ -231,15 +232,12 @@ asio::awaitable<bool> HttpSession::serve(const http::RequestHead& head) {
       limited = true;
       continue;
     }
-    UpstreamPool::Slot* slot = worker_.pool().find(pick.member->state.get());
-    if (slot == nullptr) {
-      const auto* endpoint = worker_.runtime().endpoint_of(pick.member->spec.address);
-      if (endpoint == nullptr) {
-        tries.report_failure(pick, core::FailureCause::kNameLookup);
-        continue;
-      }
-      slot = &worker_.pool().slot(pick.member->state, *endpoint);
+    const core::NetAddress& address = pick.member->spec.resolved;
+    if (!address.resolved()) {
+      tries.report_failure(pick, core::FailureCause::kNameLookup);
+      continue;
     }
+    UpstreamPool::Slot* slot = &worker_.pool().slot(pick.member->state, address);
     if (any_attempt) ++request.retries;
     any_attempt = true;
 
@@ -259,7 +257,7 @@ asio::awaitable<bool> HttpSession::serve(const http::RequestHead& head) {
       if (!pooled) {
         upstream.emplace(worker_.io());
         upstream_deadline_.arm(*upstream, cluster.config.timeouts.connect);
-        auto [ec] = co_await upstream->async_connect(slot->endpoint, kNoThrow);
+        auto [ec] = co_await upstream->async_connect(to_endpoint(address), kNoThrow);
         upstream_deadline_.cancel();
         if (ec) {
           tries.report_failure(pick, classify_connect_error(ec, upstream_deadline_.expired()));

@@ -4,39 +4,27 @@
 #include <asio/ip/address.hpp>
 #include <stdexcept>
 
-#include "config/values.h"
+#include "proxy/address_resolution.h"
 
 namespace fulcrum::proxy {
 
-namespace {
-
-asio::ip::tcp::endpoint resolve(asio::ip::tcp::resolver& resolver, const std::string& address) {
-  std::string reason;
-  const auto host_port = config::parse_host_port(address, 1, &reason);
-  if (!host_port) {
-    throw std::runtime_error("server address '" + address + "': " + reason);
-  }
-  std::error_code ec;
-  auto results = resolver.resolve(host_port->host, std::to_string(host_port->port), ec);
-  if (ec || results.empty()) {
-    throw std::runtime_error("cannot resolve server address '" + address +
-                             "': " + (ec ? ec.message() : "no addresses"));
-  }
-  return results.begin()->endpoint();
-}
-
-}  // namespace
-
 Runtime::Runtime(config::Config config)
     : config_(std::move(config)), access_log_(config_.access_log) {
-  asio::io_context io;
-  asio::ip::tcp::resolver resolver(io);
   clusters_.reserve(config_.clusters.size());
-  for (const auto& cluster_config : config_.clusters) {
-    for (const auto& server : cluster_config.servers) {
-      if (!endpoints_.contains(server.address)) {
-        endpoints_.emplace(server.address, resolve(resolver, server.address));
+  std::unordered_map<std::string, core::NetAddress> resolved;
+  for (auto& cluster_config : config_.clusters) {
+    for (auto& server : cluster_config.servers) {
+      auto [it, fresh] = resolved.try_emplace(server.address);
+      if (fresh) {
+        std::string error;
+        const auto address = resolve_server_address(server.address, &error);
+        if (!address) {
+          throw std::runtime_error("cannot resolve server address '" + server.address +
+                                   "': " + error);
+        }
+        it->second = *address;
       }
+      server.resolved = it->second;
     }
     ClusterRuntime runtime{cluster_config, nullptr};
     runtime.cluster =
@@ -64,11 +52,6 @@ Runtime::Runtime(config::Config config)
     }
     listeners_.push_back(std::move(listener));
   }
-}
-
-const asio::ip::tcp::endpoint* Runtime::endpoint_of(std::string_view address) const {
-  auto it = endpoints_.find(std::string(address));
-  return it == endpoints_.end() ? nullptr : &it->second;
 }
 
 namespace {

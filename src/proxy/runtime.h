@@ -39,8 +39,9 @@ struct ListenerRuntime {
 };
 
 /// Everything the workers share. Built once at start, immutable afterwards except for the
-/// clusters' own published snapshots and the atomics. Address resolution happens here, at
-/// start, so the request path never blocks on name lookup.
+/// clusters' own published snapshots and the atomics. Server names are resolved here, at start,
+/// into each ServerSpec (and later by the AddressRefresher), so the request path never blocks on
+/// name lookup.
 class Runtime {
  public:
   /// Resolves every server address; throws std::runtime_error naming an address that does not
@@ -51,9 +52,6 @@ class Runtime {
   std::vector<ClusterRuntime>& clusters() { return clusters_; }
   const std::vector<ClusterRuntime>& clusters() const { return clusters_; }
   std::vector<std::unique_ptr<ListenerRuntime>>& listeners() { return listeners_; }
-
-  /// The endpoint of a server address, or nullptr when it was never resolved.
-  const asio::ip::tcp::endpoint* endpoint_of(std::string_view address) const;
 
   /// Index of the cluster serving (host, path) on `listener`, or SIZE_MAX when no route matches.
   static std::size_t route(const ListenerRuntime& listener, std::string_view host,
@@ -78,7 +76,6 @@ class Runtime {
   config::Config config_;
   std::vector<ClusterRuntime> clusters_;
   std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
-  std::unordered_map<std::string, asio::ip::tcp::endpoint> endpoints_;
   AccessLog access_log_;
   std::atomic<bool> draining_{false};
   std::mutex drain_mutex_;

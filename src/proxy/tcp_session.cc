@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/hash.h"
+#include "proxy/address_resolution.h"
 #include "proxy/session_io.h"
 #include "proxy/sessions.h"
 #include "proxy/tunnel.h"
@@ -39,15 +40,15 @@ asio::awaitable<void> run_tcp_session(Worker& worker, ListenerRuntime& listener,
   Deadline deadline(client.get_executor());
 
   for (core::Pick pick = tries.next(); pick; pick = tries.next()) {
-    const auto* endpoint = worker.runtime().endpoint_of(pick.member->spec.address);
-    if (endpoint == nullptr) {
+    const core::NetAddress& address = pick.member->spec.resolved;
+    if (!address.resolved()) {
       tries.report_failure(pick, core::FailureCause::kNameLookup);
       continue;
     }
     asio::ip::tcp::socket upstream(worker.io());
     const core::Nanos started = worker.clock().now();
     deadline.arm(upstream, cluster.config.timeouts.connect);
-    auto [connect_error] = co_await upstream.async_connect(*endpoint, kNoThrow);
+    auto [connect_error] = co_await upstream.async_connect(to_endpoint(address), kNoThrow);
     deadline.cancel();
     if (connect_error) {
       tries.report_failure(pick, classify_connect_error(connect_error, deadline.expired()));

@@ -18,17 +18,15 @@ bool looks_open(asio::ip::tcp::socket& socket) {
 }
 
 UpstreamPool::Slot& UpstreamPool::slot(const std::shared_ptr<core::ServerState>& server,
-                                       const asio::ip::tcp::endpoint& endpoint) {
+                                       const core::NetAddress& address) {
   auto it = slots_.find(server.get());
   if (it == slots_.end()) {
-    it = slots_.emplace(server.get(), Slot{endpoint, server, {}}).first;
+    it = slots_.emplace(server.get(), Slot{address, server, {}}).first;
+  } else if (it->second.address != address) {
+    it->second.idle.clear();  // Closes them: they lead to where the name no longer points.
+    it->second.address = address;
   }
   return it->second;
-}
-
-UpstreamPool::Slot* UpstreamPool::find(const core::ServerState* server) {
-  auto it = slots_.find(server);
-  return it == slots_.end() ? nullptr : &it->second;
 }
 
 std::optional<asio::ip::tcp::socket> UpstreamPool::take(Slot& slot, core::Nanos now,

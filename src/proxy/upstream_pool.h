@@ -11,12 +11,11 @@
 
 namespace fulcrum::proxy {
 
-/// Per-worker keep-alive connections to servers, and each server's resolved endpoint.
-/// Worker-local; not thread-safe.
+/// Per-worker keep-alive connections to servers. Worker-local; not thread-safe.
 class UpstreamPool {
  public:
   struct Slot {
-    asio::ip::tcp::endpoint endpoint;
+    core::NetAddress address;                   ///< Where the idle connections lead.
     std::shared_ptr<core::ServerState> server;  // Keeps the key's identity alive.
     struct Idle {
       asio::ip::tcp::socket socket;
@@ -25,11 +24,9 @@ class UpstreamPool {
     std::vector<Idle> idle;
   };
 
-  /// The slot for `server`, created on first use with `endpoint` (the only allocation).
-  Slot& slot(const std::shared_ptr<core::ServerState>& server,
-             const asio::ip::tcp::endpoint& endpoint);
-  /// Slot already known for `server`, or nullptr.
-  Slot* find(const core::ServerState* server);
+  /// The slot for `server` at `address`, created on first use (the only allocation). When the
+  /// server's name now resolves elsewhere, connections to the old address are closed.
+  Slot& slot(const std::shared_ptr<core::ServerState>& server, const core::NetAddress& address);
 
   /// An idle connection that still looks open and has been idle less than `max_idle_time`;
   /// connections found closed by the server, or too old, are discarded on the way.

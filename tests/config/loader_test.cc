@@ -41,14 +41,14 @@ TEST(ConfigErrors, UnknownKeyNamesTheSectionTheChoicesAndTheLikelyTypo) {
                          "    retires: 2\n"
                          "    servers: [{ address: 127.0.0.1:9001 }]\n")),
             "t.yaml:4:5: unknown key 'retires' in cluster (expected one of: name, policy, "
-            "hash_key, servers, passive, retries, timeouts, pool, limits); did you mean "
-            "'retries'?");
+            "hash_key, servers, passive, retries, timeouts, pool, limits, health_check, agent, "
+            "slow_start, panic_threshold, outlier); did you mean 'retries'?");
 }
 
 TEST(ConfigErrors, UnknownKeyWithoutCloseMatchHasNoSuggestion) {
   EXPECT_EQ(error_of(cat(cat(kListener, kCluster), "logging: true\n")),
             "t.yaml:3:1: unknown key 'logging' in top level (expected one of: workers, listeners, "
-            "clusters, access_log, drain_timeout)");
+            "clusters, access_log, drain_timeout, dns_refresh)");
 }
 
 TEST(ConfigErrors, UnknownKeyInNestedFlowMapping) {
@@ -57,7 +57,7 @@ TEST(ConfigErrors, UnknownKeyInNestedFlowMapping) {
                          "  - name: app\n"
                          "    servers: [{ address: 127.0.0.1:9001, wieght: 2 }]\n")),
             "t.yaml:4:42: unknown key 'wieght' in server (expected one of: address, weight, "
-            "backup); did you mean 'weight'?");
+            "backup, agent_address, agent_port); did you mean 'weight'?");
 }
 
 TEST(ConfigErrors, DuplicateKey) {

@@ -240,13 +240,14 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--id", required=True)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--drop", action="store_true")
     parser.add_argument("--tcp-echo", action="store_true")
     args = parser.parse_args()
     handler = LineEchoHandler if args.tcp_echo else HttpHandler
     handler.server_id = args.id
     handler.drop_all = args.drop
-    with Server(("127.0.0.1", args.port), handler) as server:
+    with Server((args.host, args.port), handler) as server:
         emit({"event": "listening", "port": server.server_address[1]})
         server.serve_forever()
 

@@ -90,10 +90,10 @@ class OutputCollector:
 class Backend:
     """backend.py as a subprocess; its JSON event lines are kept for assertions."""
 
-    def __init__(self, backend_id, port=0, drop=False, tcp_echo=False):
+    def __init__(self, backend_id, port=0, drop=False, tcp_echo=False, host="127.0.0.1"):
         self.id = backend_id
         args = [sys.executable, os.path.join(HERE, "backend.py"), "--id", backend_id,
-                "--port", str(port)]
+                "--port", str(port), "--host", host]
         if drop:
             args.append("--drop")
         if tcp_echo:
@@ -103,7 +103,8 @@ class Backend:
         self.output = OutputCollector(self.process.stdout, "backend " + backend_id)
         event = self.output.wait_for(lambda lines: self._listening(lines), 10, "listening")
         self.port = event["port"]
-        self.address = "127.0.0.1:%d" % self.port
+        self.host = host
+        self.address = "%s:%d" % (host, self.port)
 
     @staticmethod
     def _listening(lines):
@@ -129,7 +130,7 @@ class Backend:
         """Returns once every event this backend logged before now has been read: a marker
         request sent straight to it is logged after them, on the same pipe."""
         marker = "sync-%s" % uuid.uuid4()
-        with connect(self.port, timeout) as sock:
+        with connect(self.port, timeout, self.host) as sock:
             sock.sendall(b"GET /sync HTTP/1.1\r\nHost: b\r\nConnection: close\r\n"
                          b"X-Request-Id: %s\r\n\r\n" % marker.encode())
             try:
@@ -211,13 +212,13 @@ def config(listeners, clusters, workers=2, **extra):
 class Proxy:
     """fulcrum -c CONFIG as a subprocess, with its listeners' ports read from its log."""
 
-    def __init__(self, doc, start_timeout=10):
+    def __init__(self, doc, start_timeout=10, command_prefix=()):
         self._dir = tempfile.TemporaryDirectory(prefix="fulcrum-integ-")
         self.config_path = os.path.join(self._dir.name, "fulcrum.yaml")
         self.config_text = to_yaml(doc) + "\n"
         with open(self.config_path, "w") as f:
             f.write(self.config_text)
-        self.process = subprocess.Popen([fulcrum_bin(), "-c", self.config_path],
+        self.process = subprocess.Popen([*command_prefix, fulcrum_bin(), "-c", self.config_path],
                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE)
         self.stdout = OutputCollector(self.process.stdout, "fulcrum stdout")
@@ -309,8 +310,8 @@ class ProxyTestCase(unittest.TestCase):
                                                                  backend.output.text()))
         return backend
 
-    def start_proxy(self, doc):
-        proxy = Proxy(doc)
+    def start_proxy(self, doc, **kwargs):
+        proxy = Proxy(doc, **kwargs)
         self.addCleanup(proxy.cleanup)
         self._outputs.append(proxy.dump)
         return proxy
@@ -323,8 +324,8 @@ class ProxyTestCase(unittest.TestCase):
 
 # --- raw HTTP client pieces -------------------------------------------------------------------
 
-def connect(port, timeout=10):
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def connect(port, timeout=10, host="127.0.0.1"):
+    sock = socket.create_connection((host, port), timeout=timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 
