@@ -8,6 +8,7 @@ packages=(
   libasio-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl haproxy nginx wrk procps iproute2 python3
+  chromium systemd
 )
 
 missing=()

@@ -4,6 +4,7 @@
 // told apart per answer: a lone integer -1..100 is Equalizer's load; anything else is a line of
 // HAProxy agent words.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,10 +37,22 @@ struct AgentAnswer {
 struct ParseResult {
   std::optional<AgentAnswer> answer;  ///< Empty when the text is not a valid answer.
   std::string error;                  ///< Why not, when `answer` is empty.
+  /// Words HAProxy-style answers carried that were ignored (unknown, malformed or out of range)
+  /// while the others were applied, as HAProxy does; empty when none. Worth logging.
+  std::string warning;
 };
 
-/// Parses one answer: the bytes up to the first line end (or all of `text`). Never throws, never
-/// reads past `text`.
+/// Bounds of the numbers an answer may carry; a word outside them is ignored (see `warning`).
+inline constexpr uint32_t kMaxAgentWeightPercent = 25600;  ///< HAProxy's own bound for "NN%".
+inline constexpr uint32_t kMaxAgentWeight = 10000;         ///< A configured server weight's bound.
+inline constexpr uint32_t kMaxAgentMaxconn = 2147483647;
+/// Longer descriptions are cut: they are only ever logged.
+inline constexpr std::size_t kMaxAgentDescriptionBytes = 256;
+
+/// Parses one answer: the bytes up to the first line end (CR, LF or NUL; or all of `text`).
+/// Never throws, never reads past `text`. A HAProxy answer with at least one valid word is
+/// valid, the rest reported in `warning` (HAProxy applies what it understands); with none, or
+/// empty, or an integer outside -1..100, it is an error.
 ParseResult parse_agent_answer(std::string_view text);
 
 }  // namespace fulcrum::agent

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "config/sections.h"
+#include "config/tls.h"
 #include "config/values.h"
 #include "core/policy_registry.h"
 
@@ -97,6 +98,16 @@ ClusterConfig read_cluster(const Source& source, const Field& item,
           static_cast<uint32_t>(read_uint(source, *g, 0, kMaxConnectionsPerServer));
     }
   }
+  if (const Field* f = m.find("health_check")) c.health_check = read_health_check(source, *f);
+  if (const Field* f = m.find("agent")) c.agent = read_agent(source, *f);
+  if (const Field* f = m.find("slow_start")) {
+    c.health.slow_start = read_duration(source, *f, /*allow_zero=*/true);
+  }
+  if (const Field* f = m.find("panic_threshold")) {
+    c.health.panic_threshold = read_percent(source, *f, 100);
+  }
+  if (const Field* f = m.find("outlier")) c.health.outlier = read_outlier(source, *f);
+  if (const Field* f = m.find("tls")) c.tls = read_cluster_tls(source, *f);
   return c;
 }
 
@@ -129,6 +140,12 @@ std::vector<core::ServerSpec> read_servers(const Source& source, const Field& fi
       spec.weight = static_cast<uint32_t>(read_uint(source, *f, 0, rules.max_weight));
     }
     if (const Field* f = m.find("backup")) spec.backup = read_bool(source, *f);
+    if (const Field* f = m.find("agent_address")) {
+      spec.agent_address = read_agent_address(source, *f);
+    }
+    if (const Field* f = m.find("agent_port")) {
+      spec.agent_port = static_cast<uint16_t>(read_uint(source, *f, 1, 65535));
+    }
     servers.push_back(std::move(spec));
   }
   return servers;

@@ -42,6 +42,37 @@ struct ListenerLimits {
   uint32_t max_uri_bytes = 8192;
 };
 
+/// TLS versions a listener may require at least.
+enum class TlsVersion : uint8_t { k1_2, k1_3 };
+
+/// One certificate a TLS listener serves. Paths are resolved against the configuration file's
+/// directory; both files were loaded and checked by the loader.
+struct TlsCertificateFiles {
+  std::string cert;  ///< PEM: the certificate, then any intermediates.
+  std::string key;   ///< PEM: its unencrypted private key.
+
+  bool operator==(const TlsCertificateFiles&) const = default;
+};
+
+/// A listener's `tls`: TLS terminated here (docs/tls.md).
+struct TlsListenerConfig {
+  bool enabled = false;  ///< The listener has a `tls` section.
+  std::vector<TlsCertificateFiles> certificates;  ///< SNI picks one; the first is the default.
+  TlsVersion min_version = TlsVersion::k1_2;
+  std::vector<std::string> alpn;  ///< Preference order; default [http/1.1] in http mode.
+  bool session_tickets = true;
+  Nanos ticket_key_rotation{std::chrono::hours(12)};
+};
+
+/// A cluster's `tls`: TLS originated to its servers (docs/tls.md).
+struct TlsClusterConfig {
+  bool enabled = false;
+  bool verify = true;   ///< Check the chain and the server's name (or IP address).
+  std::string ca_file;  ///< Resolved path; empty: the system's trust store.
+  std::string sni;      ///< Name sent and verified; empty: the server's host name.
+  std::vector<std::string> alpn{"http/1.1"};
+};
+
 struct ListenerConfig {
   std::string name;
   std::string host;  ///< Without brackets for IPv6 ("::1").
@@ -52,6 +83,7 @@ struct ListenerConfig {
   std::string cluster;  ///< tcp mode only: the one cluster; empty in http mode.
   ListenerTimeouts timeouts;
   ListenerLimits limits;
+  TlsListenerConfig tls;
 };
 
 /// What ring_hash and maglev hash a request on.
@@ -127,6 +159,7 @@ struct ClusterConfig {
   HealthCheckConfig health_check;
   AgentConfig agent;
   core::HealthOptions health;  ///< slow_start, panic_threshold, outlier.
+  TlsClusterConfig tls;
 };
 
 enum class AccessLogFormat : uint8_t { kText, kJson };
@@ -135,6 +168,16 @@ struct AccessLogConfig {
   bool enabled = true;
   AccessLogFormat format = AccessLogFormat::kText;
   std::string path = "stdout";  ///< "stdout", "stderr" or a file path.
+};
+
+/// The admin API listener (docs/admin.md). Off unless the `admin` section is present.
+struct AdminConfig {
+  bool enabled = false;
+  std::string host;  ///< An IP address; IPv6 without brackets.
+  uint16_t port = 0;
+  bool loopback = false;   ///< `host` is a loopback address: reads need no token.
+  std::string token_file;  ///< Resolved against the configuration file's directory.
+  std::string token;       ///< The file's content, surrounding whitespace removed; empty: none.
 };
 
 struct Config {
@@ -146,6 +189,7 @@ struct Config {
   /// Server names are resolved again this often; an address that changed is published to the
   /// cluster. 0: resolve only at start.
   Nanos dns_refresh{std::chrono::seconds(30)};
+  AdminConfig admin;
   std::string source_path;  ///< File the configuration came from (or the name given).
 
   /// nullptr when no cluster has that name.

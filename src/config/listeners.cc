@@ -5,6 +5,7 @@
 #include <map>
 
 #include "config/sections.h"
+#include "config/tls.h"
 #include "config/values.h"
 
 namespace fulcrum::config::detail {
@@ -154,6 +155,7 @@ ListenerConfig read_listener(const Source& source, const Field& item, Checks& ch
     }
   }
   if (const Field* f = m.find("limits")) read_limits(source, *f, l.limits);
+  if (const Field* f = m.find("tls")) l.tls = read_listener_tls(source, *f, l.mode);
 
   const Field* routes = m.find("routes");
   const Field* cluster = m.find("cluster");

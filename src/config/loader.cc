@@ -1,8 +1,13 @@
 // Entry points of the configuration loader: YAML parsing, the top-level keys, and errors.
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <thread>
 
@@ -31,6 +36,74 @@ AccessLogConfig read_access_log(const detail::Source& source, const detail::Fiel
   }
   if (const auto* f = m.find("path")) log.path = detail::read_string(source, *f);
   return log;
+}
+
+// Loopback listeners may serve reads without a token; anything else exposes the API.
+bool is_loopback(const std::string& host) {
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) != 1) return false;
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+}
+
+bool is_ip_address(const std::string& host) {
+  in6_addr any{};
+  return inet_pton(AF_INET, host.c_str(), &any) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), &any) == 1;
+}
+
+std::string read_token(const detail::Source& source, const detail::Field& field,
+                       const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    source.fail(field.mark(),
+                fmt::format("cannot read token file '{}': {}", path, std::strerror(errno)));
+  }
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto first = token.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) {
+    source.fail(field.mark(), fmt::format("token file '{}' is empty", path));
+  }
+  token = token.substr(first, token.find_last_not_of(" \t\r\n") + 1 - first);
+  if (token.find_first_of(" \t\r\n") != std::string::npos) {
+    source.fail(field.mark(), fmt::format("token file '{}' holds more than one word", path));
+  }
+  return token;
+}
+
+AdminConfig read_admin(const detail::Source& source, const detail::Field& field) {
+  const detail::MapReader m(source, field, schema::kAdmin);
+  AdminConfig admin;
+  admin.enabled = true;
+  const detail::Field& listen = m.require("listen");
+  const std::string text = detail::read_string(source, listen);
+  std::string reason;
+  const auto host_port = parse_host_port(text, 0, &reason);
+  if (!host_port) {
+    source.fail(listen.mark(), fmt::format("invalid listen address '{}': {}", text, reason));
+  }
+  if (!is_ip_address(host_port->host)) {
+    source.fail(listen.mark(), fmt::format("admin listen address '{}' must be an IP address, "
+                                           "not a name",
+                                           text));
+  }
+  admin.host = host_port->host;
+  admin.port = host_port->port;
+  admin.loopback = is_loopback(admin.host);
+  if (const auto* f = m.find("token_file")) {
+    // Relative to the configuration file, so a config and its token can move together.
+    std::filesystem::path path(detail::read_string(source, *f));
+    if (path.is_relative()) path = std::filesystem::path(source.name()).parent_path() / path;
+    admin.token_file = path.string();
+    admin.token = read_token(source, *f, admin.token_file);
+  } else if (!admin.loopback) {
+    source.fail(listen.mark(), fmt::format("admin listen address '{}' is not a loopback address: "
+                                           "a 'token_file' is required",
+                                           text));
+  }
+  return admin;
 }
 
 std::string format_what(const std::string& file, int line, int column, const std::string& message) {
@@ -79,6 +152,7 @@ Config load_config_string(std::string_view yaml, const std::string& name) {
   if (const auto* f = top.find("dns_refresh")) {
     config.dns_refresh = detail::read_duration(source, *f, /*allow_zero=*/true);
   }
+  if (const auto* f = top.find("admin")) config.admin = read_admin(source, *f);
   return config;
 }
 

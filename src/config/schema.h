@@ -13,10 +13,10 @@ struct Section {
   std::span<const std::string_view> keys;
 };
 
-inline constexpr std::string_view kTopLevelKeys[] = {"workers",    "listeners",     "clusters",
-                                                     "access_log", "drain_timeout", "dns_refresh"};
-inline constexpr std::string_view kListenerKeys[] = {"name",   "listen", "mode",   "timeouts",
-                                                     "limits", "routes", "cluster"};
+inline constexpr std::string_view kTopLevelKeys[] = {
+    "workers", "listeners", "clusters", "access_log", "drain_timeout", "dns_refresh", "admin"};
+inline constexpr std::string_view kListenerKeys[] = {"name",   "listen", "mode",    "timeouts",
+                                                     "limits", "routes", "cluster", "tls"};
 inline constexpr std::string_view kListenerTimeoutKeys[] = {"client_header", "client_idle"};
 inline constexpr std::string_view kListenerLimitKeys[] = {"max_connections", "max_head_bytes",
                                                           "max_uri_bytes"};
@@ -24,7 +24,8 @@ inline constexpr std::string_view kRouteKeys[] = {"match", "cluster"};
 inline constexpr std::string_view kRouteMatchKeys[] = {"host", "path_prefix"};
 inline constexpr std::string_view kClusterKeys[] = {
     "name", "policy", "hash_key",     "servers", "passive",    "retries",         "timeouts",
-    "pool", "limits", "health_check", "agent",   "slow_start", "panic_threshold", "outlier"};
+    "pool", "limits", "health_check", "agent",   "slow_start", "panic_threshold", "outlier",
+    "tls"};
 inline constexpr std::string_view kServerKeys[] = {"address", "weight", "backup", "agent_address",
                                                    "agent_port"};
 inline constexpr std::string_view kHealthCheckKeys[] = {
@@ -39,7 +40,13 @@ inline constexpr std::string_view kPassiveKeys[] = {"attempts", "offline_timeout
 inline constexpr std::string_view kClusterTimeoutKeys[] = {"connect", "response", "idle"};
 inline constexpr std::string_view kPoolKeys[] = {"max_idle_per_server"};
 inline constexpr std::string_view kClusterLimitKeys[] = {"max_connections_per_server"};
+inline constexpr std::string_view kTlsListenerKeys[] = {"certificates", "min_version", "alpn",
+                                                        "session_tickets", "ticket_key_rotation"};
+inline constexpr std::string_view kTlsCertificateKeys[] = {"cert", "key"};
+inline constexpr std::string_view kTlsClusterKeys[] = {"enabled", "verify", "ca_file", "sni",
+                                                       "alpn"};
 inline constexpr std::string_view kAccessLogKeys[] = {"enabled", "format", "path"};
+inline constexpr std::string_view kAdminKeys[] = {"listen", "token_file"};
 
 inline constexpr Section kTopLevel{"top level", kTopLevelKeys};
 inline constexpr Section kListener{"listener", kListenerKeys};
@@ -53,7 +60,11 @@ inline constexpr Section kPassive{"cluster passive", kPassiveKeys};
 inline constexpr Section kClusterTimeouts{"cluster timeouts", kClusterTimeoutKeys};
 inline constexpr Section kPool{"cluster pool", kPoolKeys};
 inline constexpr Section kClusterLimits{"cluster limits", kClusterLimitKeys};
+inline constexpr Section kTlsListener{"listener tls", kTlsListenerKeys};
+inline constexpr Section kTlsCertificate{"listener tls certificate", kTlsCertificateKeys};
+inline constexpr Section kTlsCluster{"cluster tls", kTlsClusterKeys};
 inline constexpr Section kAccessLog{"access_log", kAccessLogKeys};
+inline constexpr Section kAdmin{"admin", kAdminKeys};
 inline constexpr Section kHealthCheck{"cluster health_check", kHealthCheckKeys};
 inline constexpr Section kAgent{"cluster agent", kAgentKeys};
 inline constexpr Section kOutlier{"cluster outlier", kOutlierKeys};
@@ -62,6 +73,6 @@ inline constexpr Section kAllSections[] = {
     kTopLevel,   kListener,      kListenerTimeouts, kListenerLimits, kRoute,
     kRouteMatch, kCluster,       kServer,           kPassive,        kClusterTimeouts,
     kPool,       kClusterLimits, kAccessLog,        kHealthCheck,    kAgent,
-    kOutlier};
+    kOutlier,    kAdmin,         kTlsListener,      kTlsCertificate, kTlsCluster};
 
 }  // namespace fulcrum::config::schema

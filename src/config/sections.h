@@ -31,6 +31,22 @@ struct ServerRules {
 std::vector<core::ServerSpec> read_servers(const Source& source, const Field& field,
                                            const ServerRules& rules = {});
 
+/// A cluster's `health_check` mapping, defaults resolved (fast_interval, down_interval).
+HealthCheckConfig read_health_check(const Source& source, const Field& field);
+
+/// A cluster's `agent` mapping.
+AgentConfig read_agent(const Source& source, const Field& field);
+
+/// A cluster's `outlier` mapping; its presence turns outlier ejection on.
+core::OutlierOptions read_outlier(const Source& source, const Field& field);
+
+/// A percentage written "10%" or 10, in [0, max].
+uint32_t read_percent(const Source& source, const Field& field, uint32_t max);
+
+/// A server's `agent_address`: an IP address or a host name without port, stored lower-cased
+/// and without brackets.
+std::string read_agent_address(const Source& source, const Field& field);
+
 /// Reads a policy name, which must be in core::PolicyRegistry::builtin().
 std::string read_policy(const Source& source, const Field& field);
 

@@ -2,6 +2,60 @@
 
 namespace fulcrum::core {
 
+Eligibility evaluate_in_full(const ServerSpec& spec, const ServerState& state,
+                             const PassiveOptions& passive, Nanos now, bool panic) {
+  // What the operator set or the server said first: explain shows the reason panic cannot lift.
+  switch (state.admin_state.load(std::memory_order_relaxed)) {
+    case AdminState::kEnabled:
+      break;
+    case AdminState::kDraining:
+      return Eligibility::kDraining;
+    case AdminState::kDisabled:
+      return Eligibility::kDisabled;
+  }
+  if (spec.weight == 0) return Eligibility::kZeroWeight;
+  if (state.agent_load.load(std::memory_order_relaxed) == kAgentUnavailable) {
+    return Eligibility::kAgentUnavailable;
+  }
+  const AgentHealth agent_health = state.agent_health.load(std::memory_order_relaxed);
+  if (agent_health == AgentHealth::kDown) return Eligibility::kAgentDown;
+  switch (state.agent_admin.load(std::memory_order_relaxed)) {
+    case AgentAdmin::kReady:
+      break;
+    case AgentAdmin::kDrain:
+      return Eligibility::kAgentDrain;
+    case AgentAdmin::kMaint:
+      return Eligibility::kAgentMaint;
+  }
+  if (state.agent_weight_percent.load(std::memory_order_relaxed) == 0) {
+    return Eligibility::kAgentWeightZero;
+  }
+  const uint32_t maxconn = state.agent_maxconn.load(std::memory_order_relaxed);
+  if (maxconn != 0 &&
+      state.active_connections.load(std::memory_order_relaxed) >= static_cast<int64_t>(maxconn)) {
+    return Eligibility::kAgentMaxconn;
+  }
+  if (panic) return Eligibility::kEligible;
+  if (state.check_health.load(std::memory_order_relaxed) == CheckHealth::kDown) {
+    return Eligibility::kDownByChecks;
+  }
+  if (agent_health == AgentHealth::kSilent) return Eligibility::kAgentSilent;
+  if (state.ejected_until_ns.load(std::memory_order_relaxed) > now.count()) {
+    return Eligibility::kEjected;
+  }
+  switch (passive_status(state, passive, now)) {
+    case PassiveStatus::kOnline:
+      return Eligibility::kEligible;
+    case PassiveStatus::kOffline:
+      return Eligibility::kOffline;
+    case PassiveStatus::kTrialAvailable:
+      return Eligibility::kTrial;
+    case PassiveStatus::kTrialBusy:
+      return Eligibility::kTrialBusy;
+  }
+  return Eligibility::kEligible;
+}
+
 std::string_view to_string(Eligibility e) {
   switch (e) {
     case Eligibility::kEligible:
@@ -14,10 +68,24 @@ std::string_view to_string(Eligibility e) {
       return "draining";
     case Eligibility::kZeroWeight:
       return "weight 0";
-    case Eligibility::kDownByChecks:
-      return "down by health checks";
     case Eligibility::kAgentUnavailable:
       return "agent reports unavailable (-1)";
+    case Eligibility::kAgentDown:
+      return "agent reports down";
+    case Eligibility::kAgentMaint:
+      return "agent reports maint";
+    case Eligibility::kAgentDrain:
+      return "agent reports drain";
+    case Eligibility::kAgentWeightZero:
+      return "agent reports weight 0%";
+    case Eligibility::kAgentMaxconn:
+      return "at the agent's maxconn";
+    case Eligibility::kDownByChecks:
+      return "down by health checks";
+    case Eligibility::kAgentSilent:
+      return "agent silent (require_response)";
+    case Eligibility::kEjected:
+      return "ejected (outlier detection)";
     case Eligibility::kOffline:
       return "offline (passive tracking)";
     case Eligibility::kTrialBusy:

@@ -10,56 +10,69 @@
 namespace fulcrum::core {
 
 /// Whether a server may take a new request now, and if not, why. The one place eligibility is
-/// decided: every policy, the try-list and (later) the admin API's explain read it from here.
+/// decided: every policy, the try-list, the health sweep and the admin API's explain read it
+/// from here.
+///
+/// Reasons come in two kinds. What an operator set or the server itself said (admin state,
+/// weight 0, the agent's -1 / down / drain / maint / 0% / maxconn) always holds. What Fulcrum
+/// inferred (active checks, passive tracking, outlier ejection, a silent agent) is ignored while
+/// the cluster is in panic mode: balancing over every server beats crushing the few survivors.
 enum class Eligibility : uint8_t {
   kEligible,
   kTrial,  ///< Eligible as the single trial after an offline period; must be claimed first.
+  // Set by an operator or said by the server: panic mode does not override these.
   kDisabled,
   kDraining,
   kZeroWeight,
-  kDownByChecks,
   kAgentUnavailable,  ///< The server's agent answered -1.
-  kOffline,           ///< Passive tracking: too many connect failures, timeout not over.
-  kTrialBusy,         ///< Offline period over, but another request is trying it.
+  kAgentDown,         ///< The agent said down, fail or stopped.
+  kAgentMaint,        ///< The agent said maint.
+  kAgentDrain,        ///< The agent said drain: no new requests, those in flight finish.
+  kAgentWeightZero,   ///< The agent asked for 0% of the configured weight.
+  kAgentMaxconn,      ///< As many connections as the agent's maxconn allows.
+  // Inferred by Fulcrum: panic mode overrides these. Keep them last: inferred() relies on it.
+  kDownByChecks,
+  kAgentSilent,  ///< No answer from the agent while the cluster sets require_response.
+  kEjected,      ///< Outlier ejection: a run of 5xx or gateway errors, time not over.
+  kOffline,      ///< Passive tracking: too many connect failures, timeout not over.
+  kTrialBusy,    ///< Offline period over, but another request is trying it.
 };
 
 constexpr bool pickable(Eligibility e) {
   return e == Eligibility::kEligible || e == Eligibility::kTrial;
 }
 
+/// True for the reasons Fulcrum inferred, which panic mode ignores.
+constexpr bool inferred(Eligibility e) { return e >= Eligibility::kDownByChecks; }
+
 std::string_view to_string(Eligibility e);
 
+/// The full decision, every reason in order. Out of line: evaluate() calls it only when
+/// something is unusual.
+Eligibility evaluate_in_full(const ServerSpec& spec, const ServerState& state,
+                             const PassiveOptions& passive, Nanos now, bool panic);
+
 /// Decides eligibility from the static description and live state. Reads only relaxed atomics;
-/// called on every pick, so it stays branch-light and inline-friendly.
+/// called on every pick, so the common case (nothing wrong, whatever panic says) is a short
+/// inlined run of loads and predictable branches, and anything unusual goes to
+/// evaluate_in_full(). `panic`: the cluster is in panic mode (see cluster_health.h).
 inline Eligibility evaluate(const ServerSpec& spec, const ServerState& state,
-                            const PassiveOptions& passive, Nanos now) {
-  switch (state.admin_state.load(std::memory_order_relaxed)) {
-    case AdminState::kEnabled:
-      break;
-    case AdminState::kDraining:
-      return Eligibility::kDraining;
-    case AdminState::kDisabled:
-      return Eligibility::kDisabled;
+                            const PassiveOptions& passive, Nanos now, bool panic = false) {
+  const bool ordinary =
+      state.admin_state.load(std::memory_order_relaxed) == AdminState::kEnabled &&
+      spec.weight != 0 && state.agent_load.load(std::memory_order_relaxed) != kAgentUnavailable &&
+      state.agent_health.load(std::memory_order_relaxed) <= AgentHealth::kUp &&
+      state.agent_admin.load(std::memory_order_relaxed) == AgentAdmin::kReady &&
+      state.agent_weight_percent.load(std::memory_order_relaxed) != 0 &&
+      state.agent_maxconn.load(std::memory_order_relaxed) == 0 &&
+      state.check_health.load(std::memory_order_relaxed) == CheckHealth::kUp &&
+      state.ejected_until_ns.load(std::memory_order_relaxed) <= now.count() &&
+      (!passive.enabled() ||
+       state.consecutive_failures.load(std::memory_order_relaxed) < passive.attempts);
+  if (ordinary) [[likely]] {
+    return Eligibility::kEligible;
   }
-  if (spec.weight == 0) return Eligibility::kZeroWeight;
-  if (state.check_health.load(std::memory_order_relaxed) == CheckHealth::kDown) {
-    return Eligibility::kDownByChecks;
-  }
-  if (state.agent_load.load(std::memory_order_relaxed) == kAgentUnavailable) {
-    return Eligibility::kAgentUnavailable;
-  }
-  if (!passive.enabled()) return Eligibility::kEligible;
-  switch (passive_status(state, passive, now)) {
-    case PassiveStatus::kOnline:
-      return Eligibility::kEligible;
-    case PassiveStatus::kOffline:
-      return Eligibility::kOffline;
-    case PassiveStatus::kTrialAvailable:
-      return Eligibility::kTrial;
-    case PassiveStatus::kTrialBusy:
-      return Eligibility::kTrialBusy;
-  }
-  return Eligibility::kEligible;
+  return evaluate_in_full(spec, state, passive, now, panic);
 }
 
 }  // namespace fulcrum::core

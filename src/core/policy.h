@@ -24,11 +24,12 @@ inline constexpr std::size_t kNoPick = std::numeric_limits<std::size_t>::max();
 
 /// The members a policy chooses from, with the single eligibility rule applied: a member is usable
 /// when it is eligible now and has not been tried by this request. Built on the stack per pick.
+/// `panic`: the cluster is in panic mode, so eligibility ignores what Fulcrum inferred.
 class Candidates {
  public:
   Candidates(std::span<const Member> members, const PassiveOptions& passive, Nanos now,
-             const TriedSet* tried)
-      : members_(members), passive_(passive), now_(now), tried_(tried) {}
+             const TriedSet* tried, bool panic = false)
+      : members_(members), passive_(passive), now_(now), tried_(tried), panic_(panic) {}
 
   std::size_t size() const { return members_.size(); }
   const Member& operator[](std::size_t i) const { return members_[i]; }
@@ -43,19 +44,23 @@ class Candidates {
   /// across picks (least_connections) tell "down" from "already tried by this request".
   bool eligible(std::size_t i) const {
     const Member& m = members_[i];
-    return pickable(evaluate(m.spec, *m.state, passive_, now_));
+    return pickable(evaluate(m.spec, *m.state, passive_, now_, panic_));
   }
 
-  /// Weight weighted policies balance on. The seam where agent weights and slow start will act.
+  /// Weight weighted policies balance on: the configured one. Slow start and agent weight
+  /// percentages act after the policy, by admission in TryList::next (slow_start.h), so that
+  /// every policy honours them the same way and none applies them twice.
   uint32_t weight(std::size_t i) const { return members_[i].spec.weight; }
 
   Nanos now() const { return now_; }
+  bool panic() const { return panic_; }
 
  private:
   std::span<const Member> members_;
   const PassiveOptions& passive_;
   Nanos now_;
   const TriedSet* tried_;
+  bool panic_;
 };
 
 /// Input of one pick.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "core/server_stats.h"
 
 namespace fulcrum::core {
 
@@ -108,6 +109,8 @@ class alignas(64) ServerState {
   // Totals, for the simulator, metrics and tests.
   std::atomic<uint64_t> picks_total{0};
   std::atomic<uint64_t> failures_total{0};
+  /// Responses by class, retries and latency histogram, for metrics (server_stats.h).
+  ServerStats stats;
 
  private:
   const std::string address_;

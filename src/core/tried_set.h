@@ -24,6 +24,8 @@ class TriedSet {
     return true;
   }
   std::size_t size() const { return size_; }
+  /// Forgets the items inserted after the set had `size` items (exclusions for one pick only).
+  void truncate(std::size_t size) { size_ = std::min(size_, size); }
 
  private:
   std::array<const ServerState*, kCapacity> items_{};

@@ -1,11 +1,21 @@
 #include "core/try_list.h"
 
+#include "core/slow_start.h"
+
 namespace fulcrum::core {
 
 namespace {
 // A trial claim can lose a race to another request; a few retries are plenty.
 constexpr int kMaxClaimRaces = 4;
 }  // namespace
+
+// The policy returned a usable member; only one passively offline can be a trial. Spares the
+// common pick a second full evaluate().
+bool TryList::may_be_trial(const ServerState& state, bool panic) const {
+  const PassiveOptions& passive = snapshot_->passive;
+  return !panic && passive.enabled() &&
+         state.consecutive_failures.load(std::memory_order_relaxed) >= passive.attempts;
+}
 
 TryList::TryList(SnapshotPtr snapshot, const Clock& clock, Rng& rng, uint32_t max_attempts,
                  std::optional<uint64_t> key)
@@ -24,8 +34,10 @@ Pick TryList::next() {
   }
   release_trial();  // An unreported trial ended without a verdict; let another request try.
   const Nanos now = clock_.now();
-  Pick pick = pick_from(TierKind::kPrimary, now);
-  if (!pick) pick = pick_from(TierKind::kBackup, now);
+  const ClusterHealthState* health = snapshot_->health_state.get();
+  const bool panic = health != nullptr && health->panic.load(std::memory_order_relaxed);
+  Pick pick = pick_from(TierKind::kPrimary, now, panic);
+  if (!pick) pick = pick_from(TierKind::kBackup, now, panic);
   if (!pick) {
     end_ = TryListEnd::kNoEligibleServer;
     return {};
@@ -36,28 +48,55 @@ Pick TryList::next() {
   return pick;
 }
 
-Pick TryList::pick_from(TierKind kind, Nanos now) {
+Pick TryList::pick_from(TierKind kind, Nanos now, bool panic) {
   const Tier& tier = snapshot_->tier(kind);
   if (tier.members.empty()) return {};
-  Candidates candidates(tier.members, snapshot_->passive, now, &tried_);
-  for (int race = 0; race <= kMaxClaimRaces; ++race) {
+  Candidates candidates(tier.members, snapshot_->passive, now, &tried_, panic);
+  // Members added to tried_ past this point are left out of this pick only.
+  const std::size_t tried_before = tried_.size();
+  Pick chosen;
+  Pick best_rejected;
+  uint32_t best_rejected_factor = 0;
+  int races = 0;
+  int rejections = 0;
+  for (;;) {
     const std::size_t index = tier.policy->pick(PickRequest{candidates, rng_, key_});
-    if (index == kNoPick) return {};
+    if (index == kNoPick) break;
     const Member& member = tier.members[index];
-    if (evaluate(member.spec, *member.state, snapshot_->passive, now) != Eligibility::kTrial) {
-      return Pick{&member, kind, index};
+    const Pick pick{&member, kind, index};
+    if (may_be_trial(*member.state, panic) &&
+        evaluate(member.spec, *member.state, snapshot_->passive, now, panic) ==
+            Eligibility::kTrial) {
+      // Seed 000 after the offline timeout: exactly one request may try the server. No ramp for
+      // it: the trial is a single request.
+      bool expected = false;
+      if (member.state->trial_in_progress.compare_exchange_strong(expected, true,
+                                                                  std::memory_order_acq_rel)) {
+        claimed_trial_ = member.state.get();
+        chosen = pick;
+        break;
+      }
+      // Someone else is trying it; not this request.
+      if (++races > kMaxClaimRaces || !tried_.insert(member.state.get())) break;
+      continue;
     }
-    // Seed 000 after the offline timeout: exactly one request may try the server.
-    bool expected = false;
-    if (member.state->trial_in_progress.compare_exchange_strong(expected, true,
-                                                                std::memory_order_acq_rel)) {
-      claimed_trial_ = member.state.get();
-      return Pick{&member, kind, index};
+    const uint32_t factor = admission_factor(*member.state, now, snapshot_->health);
+    if (factor >= kFullAdmission || rejections == kMaxRejections || admitted(factor) ||
+        !tried_.insert(member.state.get())) {
+      chosen = pick;
+      break;
     }
-    tried_.insert(member.state.get());  // Someone else is trying it; not this request.
+    ++rejections;
+    if (factor > best_rejected_factor) {
+      best_rejected = pick;
+      best_rejected_factor = factor;
+    }
   }
-  return {};
+  tried_.truncate(tried_before);
+  return chosen ? chosen : best_rejected;
 }
+
+bool TryList::admitted(uint32_t factor) { return rng_.below(kFullAdmission) < factor; }
 
 void TryList::report_failure(const Pick& pick, FailureCause /*cause*/) {
   record_connect_failure(pick.state(), snapshot_->passive, clock_.now());
@@ -67,6 +106,10 @@ void TryList::report_failure(const Pick& pick, FailureCause /*cause*/) {
 void TryList::report_success(const Pick& pick, Nanos latency) {
   record_success(pick.state(), latency);
   if (claimed_trial_ == &pick.state()) claimed_trial_ = nullptr;
+}
+
+EjectionResult TryList::report_response(const Pick& pick, int status) {
+  return on_response(pick.state(), status, *snapshot_, clock_.now());
 }
 
 void TryList::release_trial() {

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "core/cluster.h"
+#include "core/outlier.h"
 #include "core/tried_set.h"
 
 namespace fulcrum::core {
@@ -37,9 +38,19 @@ enum class TryListEnd : uint8_t {
 
 /// The per-request try-list of seed 003: yields the policy's next candidate, never one already
 /// tried by this request, primaries before backups, at most `max_attempts` in all; failures and
-/// successes reported back feed passive tracking. Lives on the request's stack; holds its own
-/// reference to the snapshot so membership changes cannot pull members out from under it.
-/// Not thread-safe (one request, one thread).
+/// successes reported back feed passive tracking, response statuses outlier ejection. Lives on
+/// the request's stack; holds its own reference to the snapshot so membership changes cannot
+/// pull members out from under it. Not thread-safe (one request, one thread).
+///
+/// Slow start and agent weight percentages act here, for every policy: a member the policy
+/// chose is admitted with probability admission_factor() (slow_start.h); a rejected one is left
+/// out for the rest of this pick only (neither an attempt nor a failure) and the policy chooses
+/// again, at most kMaxRejections times, after which its choice stands. When the policy has
+/// nothing else, the rejected member with the largest factor is taken: a ramp never fails a
+/// request. Shares that result: policies that move shared state on each choice (round_robin's
+/// cursor, weighted_round_robin) give a member with factor f the share of weight x f; stateless
+/// draws and hashes give it f times its normal share, the rest going to the others in
+/// proportion.
 class TryList {
  public:
   TryList(SnapshotPtr snapshot, const Clock& clock, Rng& rng, uint32_t max_attempts,
@@ -55,13 +66,22 @@ class TryList {
   void report_failure(const Pick& pick, FailureCause cause);
   /// The server answered; `latency` is from connect start to the first response byte.
   void report_success(const Pick& pick, Nanos latency);
+  /// The server's response status once its head is parsed, or 504 when the response timed out:
+  /// feeds outlier ejection (outlier.h). The caller logs a result whose outcome is not
+  /// kNotTriggered.
+  EjectionResult report_response(const Pick& pick, int status);
+
+  /// Choices of the policy one pick may turn down for slow start or agent weights.
+  static constexpr int kMaxRejections = 8;
 
   uint32_t attempts() const { return attempts_; }
   TryListEnd end_reason() const { return end_; }
   const SnapshotPtr& snapshot() const { return snapshot_; }
 
  private:
-  Pick pick_from(TierKind kind, Nanos now);
+  Pick pick_from(TierKind kind, Nanos now, bool panic);
+  bool may_be_trial(const ServerState& state, bool panic) const;
+  bool admitted(uint32_t factor);
   void release_trial();
 
   SnapshotPtr snapshot_;

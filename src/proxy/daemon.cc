@@ -7,12 +7,18 @@
 #include <chrono>
 #include <csignal>
 
+#include "proxy/sd_notify.h"
+
 namespace fulcrum::proxy {
 
 Daemon::Daemon(config::Config config) : runtime_(std::make_unique<Runtime>(std::move(config))) {
   const uint32_t count = std::max<uint32_t>(1, runtime_->config().workers);
   for (uint32_t i = 0; i < count; ++i) {
     workers_.push_back(std::make_unique<Worker>(*runtime_, i));
+  }
+  if (runtime_->config().admin.enabled) {
+    admin_ = std::make_unique<admin::AdminServer>(*runtime_, runtime_->config().admin,
+                                                  runtime_->config().drain_timeout);
   }
 }
 
@@ -31,6 +37,8 @@ void Daemon::start() {
   for (auto& worker : workers_) worker->bind(ports_);
   for (auto& worker : workers_) worker->start();
   address_refresher_.start();
+  health_.start();
+  if (admin_) admin_->start();
   const auto& listeners = runtime_->listeners();
   for (std::size_t i = 0; i < listeners.size(); ++i) {
     const auto& config = listeners[i]->config;
@@ -39,6 +47,8 @@ void Daemon::start() {
                  config.mode == config::ListenerMode::kHttp ? "http" : "tcp", v6 ? "[" : "",
                  config.host, v6 ? "]" : "", ports_[i], workers_.size());
   }
+  // Type=notify units are "started" from here on: every socket is bound and served.
+  sd_notify("READY=1\nSTATUS=serving");
 }
 
 int Daemon::run_until_signal() {
@@ -59,7 +69,9 @@ int Daemon::run_until_signal() {
 
 void Daemon::shutdown() {
   if (workers_.empty()) return;
+  sd_notify("STOPPING=1\nSTATUS=draining");
   address_refresher_.stop();
+  health_.stop();
   runtime_->draining() = true;
   for (auto& worker : workers_) worker->begin_drain();
   // Requests in flight finish; sessions close at their next request boundary.
@@ -76,6 +88,7 @@ void Daemon::shutdown() {
   for (auto& worker : workers_) worker->stop();
   for (auto& worker : workers_) worker->join();
   workers_.clear();
+  if (admin_) admin_->stop();
   runtime_->access_log().flush();
 }
 

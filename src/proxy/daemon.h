@@ -6,7 +6,9 @@
 #include <optional>
 #include <vector>
 
+#include "admin/admin_server.h"
 #include "config/config.h"
+#include "health/health_service.h"
 #include "proxy/address_refresher.h"
 #include "proxy/runtime.h"
 #include "proxy/worker.h"
@@ -34,11 +36,19 @@ class Daemon {
   void shutdown();
 
   Runtime& runtime() { return *runtime_; }
+  /// The admin listener's bound port; 0 when no `admin` section is configured.
+  uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
 
  private:
   std::unique_ptr<Runtime> runtime_;
   std::vector<std::unique_ptr<Worker>> workers_;
   AddressRefresher address_refresher_{*runtime_};
+  // Built with the runtime, so servers start in their initial health state; started after the
+  // workers, stopped before them.
+  health::HealthService health_{*runtime_};
+  // Only with an `admin` section; its own thread, started after the workers, stopped after them
+  // so that it can be watched during a drain.
+  std::unique_ptr<admin::AdminServer> admin_;
   std::vector<uint16_t> ports_;
   // Installed by start() before the listener lines announce readiness: a SIGTERM sent as soon
   // as they appear must drain, not kill the process with the default action.

@@ -1,6 +1,7 @@
-// The upstream half of an HTTP session: send one request to one server, relay its response.
+// The upstream half of an HTTP session: the steps run() takes to send one request to one server
+// and relay its response. Plain functions between the awaits; only the paths off the steady
+// state (interim responses, upgrades) are coroutines.
 #include <array>
-#include <asio/write.hpp>
 #include <cstring>
 
 #include "http/forward.h"
@@ -9,256 +10,203 @@
 
 namespace fulcrum::proxy {
 
-namespace {
-std::array<asio::const_buffer, 2> two(const char* a, std::size_t an, const char* b,
-                                      std::size_t bn) {
-  return {asio::buffer(a, an), asio::buffer(b, bn)};
-}
-}  // namespace
-
-asio::awaitable<HttpSession::Exchange> HttpSession::exchange(Request& request,
-                                                             asio::ip::tcp::socket& upstream) {
+HttpSession::Exchange HttpSession::prepare_request(std::array<asio::const_buffer, 2>& out,
+                                                   bool& body_follows) {
   if (!scratch_.data()) scratch_ = worker_.buffers().acquire();
   if (!out_.data()) out_ = worker_.head_buffers().acquire();
   scratch_begin_ = scratch_end_ = 0;
-  request.upstream_reusable = false;
+  response_hint_ = 0;
+  response_any_byte_ = false;
+  request_.upstream_reusable = false;
+  request_.server_in_step = true;
+  request_.upgrade = false;
 
   const http::ForwardInfo info{.client_ip = std::string_view(client_ip_, client_ip_len_),
                                .proto = "http",
-                               .listener_host = request.head.host};
-  const std::size_t head_bytes =
-      http::write_forwarded_request_head(request.head, info, out_.span());
-  if (head_bytes == 0) co_return Exchange::kBadResponse;  // Cannot happen within limits.
-  const char* body = in_.data() + in_begin_ + request.head.head_size;
-  const std::size_t body_now = request.body_held ? 0 : request.body_in_buffer;
+                               .listener_host = head_.host};
+  const std::size_t head_bytes = http::write_forwarded_request_head(head_, info, out_.span());
+  if (head_bytes == 0) return Exchange::kBadResponse;  // Cannot happen within limits.
+  const char* body = in_.data() + in_begin_ + head_.head_size;
+  const std::size_t body_now = request_.body_held ? 0 : request_.body_in_buffer;
+  out = {asio::buffer(out_.data(), head_bytes), asio::buffer(body, body_now)};
+  body_follows = !request_.body_held && !request_.body_complete;
+  return Exchange::kContinue;
+}
 
-  const auto& timeouts = request.cluster->config.timeouts;
-  upstream_deadline_.arm(upstream, timeouts.response);
-  const bool body_follows = !request.body_held && !request.body_complete;
-  const std::error_code write_error =
-      co_await send_all(upstream, two(out_.data(), head_bytes, body, body_now), body_follows);
-  request.sent_to_server = true;  // Some bytes may have gone even if the write failed.
-  if (write_error) {
-    upstream_deadline_.cancel();
-    co_return upstream_deadline_.expired() ? Exchange::kTimeout : Exchange::kNoResponse;
-  }
-  if (!request.body_held && !request.body_complete) {
-    const Exchange sent = co_await send_request_body(request, upstream);
-    if (sent != Exchange::kDone) co_return sent;
-    upstream_deadline_.arm(upstream, timeouts.response);
-  }
+HttpSession::Exchange HttpSession::request_sent(const std::error_code& ec) {
+  request_.sent_to_server = true;  // Some bytes may have gone even if the write failed.
+  if (!ec) return Exchange::kContinue;
+  upstream_deadline_.cancel();
+  return upstream_deadline_.expired() ? Exchange::kTimeout : Exchange::kNoResponse;
+}
 
-  http::ResponseHead response;
-  for (;;) {
-    const Exchange got = co_await read_response_head(request, upstream, response);
-    if (got != Exchange::kDone) co_return got;
-    if (response.status >= 200 || response.status == 101) break;
-    // Interim response (100 Continue, 103 Early Hints): relay it as is and read on.
-    const std::array<asio::const_buffer, 1> interim{
-        asio::buffer(scratch_.data() + scratch_begin_, response.head_size)};
-    if (!co_await write_client(interim)) co_return Exchange::kClientGone;
-    scratch_begin_ += response.head_size;
-    if (request.body_held && response.status == 100) {
-      request.body_held = false;
-      const std::array<asio::const_buffer, 1> part{asio::buffer(body, request.body_in_buffer)};
-      auto [ec, n] = co_await asio::async_write(upstream, part, kNoThrow);
-      if (ec) co_return Exchange::kBrokenMidStream;
-      if (!request.body_complete) {
-        const Exchange sent = co_await send_request_body(request, upstream);
-        if (sent != Exchange::kDone) co_return sent;
-      }
+HttpSession::Exchange HttpSession::request_body_sent(const RelayResult& relayed,
+                                                     asio::ip::tcp::socket& upstream) {
+  switch (relayed.outcome) {
+    case RelayResult::Outcome::kReadFailed:
+      return Exchange::kClientGone;
+    case RelayResult::Outcome::kBadFraming:
+      return Exchange::kBadRequestBody;
+    case RelayResult::Outcome::kWriteFailed:
+      return Exchange::kNoResponse;
+    case RelayResult::Outcome::kDone:
+      break;
+  }
+  // Pipelined bytes after a chunked body belong to the next request: keep them in in_.
+  if (relayed.leftover > 0) {
+    if (in_end_ + relayed.leftover <= in_.size()) {
+      std::memcpy(in_.data() + in_end_, scratch_.data() + relayed.leftover_offset,
+                  relayed.leftover);
+      in_end_ += relayed.leftover;
+    } else {
+      request_.close_after = true;
     }
-    upstream_deadline_.arm(upstream, timeouts.response);
   }
+  upstream_deadline_.arm(upstream, request_.cluster->config.timeouts.response);
+  return Exchange::kContinue;
+}
+
+HttpSession::ResponseParse HttpSession::parse_response_head() {
+  const std::string_view pending(scratch_.data() + scratch_begin_, scratch_end_ - scratch_begin_);
+  if (!pending.empty()) {
+    http::ParseError error;
+    switch (http::parse_response_head(pending, head_.method, http::Limits{}, response_, error,
+                                      response_hint_)) {
+      case http::ParseResult::kComplete:
+        return response_.status >= 200 || response_.status == 101 ? ResponseParse::kFinal
+                                                                  : ResponseParse::kInterim;
+      case http::ParseResult::kError:
+        return ResponseParse::kMalformed;
+      case http::ParseResult::kIncomplete:
+        break;
+    }
+  }
+  if (scratch_end_ == scratch_.size()) {
+    if (scratch_begin_ == 0) return ResponseParse::kMalformed;  // Head too large.
+    std::memmove(scratch_.data(), scratch_.data() + scratch_begin_, pending.size());
+    scratch_begin_ = 0;
+    scratch_end_ = pending.size();
+    response_hint_ = 0;
+  }
+  return ResponseParse::kIncomplete;
+}
+
+HttpSession::Exchange HttpSession::response_read(const std::error_code& ec, std::size_t n) {
+  if (ec) {
+    upstream_deadline_.cancel();
+    if (upstream_deadline_.expired()) return Exchange::kTimeout;
+    return response_any_byte_ ? Exchange::kBadResponse : Exchange::kNoResponse;
+  }
+  scratch_end_ += n;
+  response_any_byte_ = true;
+  return Exchange::kContinue;
+}
+
+asio::awaitable<HttpSession::Exchange> HttpSession::relay_interim(asio::ip::tcp::socket& upstream) {
+  // Relayed as is; the final response follows.
+  const std::array<asio::const_buffer, 1> interim{
+      asio::buffer(scratch_.data() + scratch_begin_, response_.head_size)};
+  client_deadline_.arm(client_, listener_.config.timeouts.client_idle);
+  auto [ec] = co_await async_send_all(client_, interim, false, kNoThrow);
+  client_deadline_.cancel();
+  if (ec) co_return Exchange::kClientGone;
+  scratch_begin_ += response_.head_size;
+  response_hint_ = 0;
+  response_any_byte_ = scratch_end_ > scratch_begin_;
+  // 100 Continue to a held body: send it now (unless the server is already answering).
+  if (request_.body_held && response_.status == 100 && scratch_end_ == scratch_begin_) {
+    request_.body_held = false;
+    scratch_begin_ = scratch_end_ = 0;
+    const auto& timeouts = request_.cluster->config.timeouts;
+    auto [relayed] = co_await async_relay_body(client_end(listener_.config.timeouts.client_idle),
+                                               upstream_end(upstream, timeouts.idle), request_.body,
+                                               scratch_.span(), kNoThrow);
+    co_return request_body_sent(relayed, upstream);
+  }
+  upstream_deadline_.arm(upstream, request_.cluster->config.timeouts.response);
+  co_return Exchange::kContinue;
+}
+
+HttpSession::Exchange HttpSession::prepare_response(std::array<asio::const_buffer, 2>& out,
+                                                    bool& more) {
   upstream_deadline_.cancel();
   // A final answer to Expect: 100-continue without a 100: the body was never read from the
   // client, so the connection cannot carry another request.
-  if (request.body_held) request.close_after = true;
-  request.upstream_time = worker_.clock().now() - request.attempt_start;
-  request.tries->report_success(request.pick, request.upstream_time);
-  co_return co_await relay_response(request, upstream, response);
-}
-
-asio::awaitable<HttpSession::Exchange> HttpSession::send_request_body(
-    Request& request, asio::ip::tcp::socket& upstream) {
-  const http::RequestHead& head = request.head;
-  uint64_t remaining = head.framing == http::Framing::kContentLength
-                           ? head.content_length - request.body_in_buffer
-                           : UINT64_MAX;
-  const auto idle = listener_.config.timeouts.client_idle;
-  while (remaining > 0) {
-    const std::size_t want =
-        static_cast<std::size_t>(std::min<uint64_t>(remaining, scratch_.size()));
-    client_deadline_.arm(client_, idle);
-    auto [read_error, n] =
-        co_await client_.async_read_some(asio::buffer(scratch_.data(), want), kNoThrow);
-    client_deadline_.cancel();
-    if (read_error) co_return Exchange::kClientGone;
-    std::size_t forward = n;
-    if (head.framing == http::Framing::kChunked) {
-      const auto step = request.request_chunks.feed(std::string_view(scratch_.data(), n));
-      if (step.error) co_return Exchange::kBadRequestBody;
-      forward = step.consumed;
-      if (step.done) {
-        remaining = 0;
-        // Pipelined bytes after the body belong to the next request: keep them in in_.
-        const std::size_t extra = n - forward;
-        if (extra > 0) {
-          if (in_end_ + extra <= in_.size()) {
-            std::memcpy(in_.data() + in_end_, scratch_.data() + forward, extra);
-            in_end_ += extra;
-          } else {
-            request.close_after = true;
-          }
-        }
-      }
-    } else {
-      remaining -= n;
-    }
-    const std::array<asio::const_buffer, 1> part{asio::buffer(scratch_.data(), forward)};
-    upstream_deadline_.arm(upstream, request.cluster->config.timeouts.idle);
-    const std::error_code write_error = co_await send_all(upstream, part, remaining > 0);
-    upstream_deadline_.cancel();
-    if (write_error) co_return Exchange::kNoResponse;
+  if (request_.body_held) request_.close_after = true;
+  request_.upstream_time = worker_.clock().now() - request_.attempt_start;
+  request_.tries->report_success(request_.pick, request_.upstream_time);
+  core::record_response(request_.pick.state().stats, response_.status, request_.upstream_time);
+  note_response(response_.status);
+  request_.status = response_.status;
+  request_.upgrade = response_.status == 101 && head_.upgrade;
+  if (!head_.keep_alive || worker_.draining() || response_.framing == http::Framing::kUntilClose ||
+      request_.upgrade) {
+    request_.close_after = true;
   }
-  co_return Exchange::kDone;
-}
+  const std::size_t head_bytes =
+      http::write_forwarded_response_head(response_, request_.close_after, out_.span());
+  if (head_bytes == 0) return Exchange::kBadResponse;
 
-asio::awaitable<HttpSession::Exchange> HttpSession::read_response_head(
-    Request& request, asio::ip::tcp::socket& upstream, http::ResponseHead& response) {
-  std::size_t hint = 0;
-  const http::Limits limits{};
-  bool any_byte = scratch_end_ > scratch_begin_;
-  for (;;) {
-    const std::string_view pending(scratch_.data() + scratch_begin_, scratch_end_ - scratch_begin_);
-    if (!pending.empty()) {
-      http::ParseError error;
-      switch (
-          http::parse_response_head(pending, request.head.method, limits, response, error, hint)) {
-        case http::ParseResult::kComplete:
-          co_return Exchange::kDone;
-        case http::ParseResult::kError:
-          co_return Exchange::kBadResponse;
-        case http::ParseResult::kIncomplete:
-          break;
-      }
-    }
-    if (scratch_end_ == scratch_.size()) {
-      if (scratch_begin_ == 0) co_return Exchange::kBadResponse;  // Head too large.
-      std::memmove(scratch_.data(), scratch_.data() + scratch_begin_, pending.size());
-      scratch_begin_ = 0;
-      scratch_end_ = pending.size();
-      hint = 0;
-    }
-    auto [ec, n] = co_await upstream.async_read_some(
-        asio::buffer(scratch_.data() + scratch_end_, scratch_.size() - scratch_end_), kNoThrow);
-    if (ec) {
-      if (upstream_deadline_.expired()) co_return Exchange::kTimeout;
-      co_return any_byte ? Exchange::kBadResponse : Exchange::kNoResponse;
-    }
-    any_byte = true;
-    scratch_end_ += n;
-  }
-}
-
-asio::awaitable<HttpSession::Exchange> HttpSession::relay_response(
-    Request& request, asio::ip::tcp::socket& upstream, const http::ResponseHead& response) {
-  request.status = response.status;
-  const bool close = !request.head.keep_alive || request.close_after || worker_.draining() ||
-                     response.framing == http::Framing::kUntilClose ||
-                     (response.status == 101 && request.head.upgrade);
-  if (close) request.close_after = true;
-  const std::size_t head_bytes = http::write_forwarded_response_head(response, close, out_.span());
-  if (head_bytes == 0) co_return Exchange::kBadResponse;
-
-  const std::size_t body_start = scratch_begin_ + response.head_size;
+  const std::size_t body_start = scratch_begin_ + response_.head_size;
   const std::string_view buffered(scratch_.data() + body_start, scratch_end_ - body_start);
-  std::size_t body_now = 0;
-  bool complete = false;
-  http::ChunkedDecoder chunks;
-  switch (response.framing) {
-    case http::Framing::kNone:
-      complete = true;
-      break;
-    case http::Framing::kContentLength:
-      body_now = std::min<uint64_t>(response.content_length, buffered.size());
-      complete = response.content_length <= buffered.size();
-      break;
-    case http::Framing::kChunked: {
-      const auto step = chunks.feed(buffered);
-      if (step.error) co_return Exchange::kBadResponse;
-      body_now = step.consumed;
-      complete = step.done;
-      break;
-    }
-    case http::Framing::kUntilClose:
-      body_now = buffered.size();
-      break;
+  std::size_t body_now = buffered.size();  // After a 101, already tunnel data.
+  response_body_.start(response_.framing, response_.content_length);
+  if (!request_.upgrade) {
+    const auto step = response_body_.feed(buffered);
+    if (step.error) return Exchange::kBadResponse;
+    body_now = step.body;
+    // Bytes past the end of the response mean the server is out of step: never reuse it.
+    request_.server_in_step = !(response_body_.done() && body_now < buffered.size());
   }
-  // Bytes past the end of the response mean the server is out of step: never reuse it.
-  bool server_in_step = !(complete && body_now < buffered.size());
-  if (response.status == 101 && request.head.upgrade) {
-    body_now = buffered.size();  // Anything after the 101 head is already tunnel data.
-  }
+  out = {asio::buffer(out_.data(), head_bytes), asio::buffer(buffered.data(), body_now)};
+  more = !response_body_.done() && !request_.upgrade;
+  request_.response_bytes = head_bytes + body_now;
+  return Exchange::kContinue;
+}
 
-  const bool upgrade = response.status == 101 && request.head.upgrade;
-  if (!co_await write_client(two(out_.data(), head_bytes, buffered.data(), body_now),
-                             !complete && !upgrade)) {
-    co_return Exchange::kClientGone;
-  }
-  request.response_bytes = head_bytes + body_now;
+HttpSession::Exchange HttpSession::response_head_sent(const std::error_code& ec) {
+  client_deadline_.cancel();
+  if (ec) return Exchange::kClientGone;
+  if (request_.upgrade || !response_body_.done()) return Exchange::kContinue;
+  return response_complete();
+}
 
-  if (response.status == 101 && request.head.upgrade) {
-    // Bytes the client sent after its upgrade request are tunnel data too.
-    const std::size_t after_head = in_begin_ + request.head.head_size;
-    if (in_end_ > after_head) {
-      const std::array<asio::const_buffer, 1> early{
-          asio::buffer(in_.data() + after_head, in_end_ - after_head)};
-      auto [ec, n] = co_await asio::async_write(upstream, early, kNoThrow);
-      if (ec) co_return Exchange::kBrokenMidStream;
-      request.body_in_buffer = in_end_ - after_head;
-    }
-    const auto stats = co_await tunnel(client_, upstream, in_.span(), scratch_.span(),
-                                       request.cluster->config.timeouts.idle);
-    request.response_bytes += stats.server_to_client;
-    co_return Exchange::kDone;
+asio::awaitable<HttpSession::Exchange> HttpSession::tunnel_upgrade(
+    asio::ip::tcp::socket& upstream) {
+  // Bytes the client sent after its upgrade request are tunnel data too.
+  const std::size_t after_head = in_begin_ + head_.head_size;
+  if (in_end_ > after_head) {
+    const std::array<asio::const_buffer, 1> early{
+        asio::buffer(in_.data() + after_head, in_end_ - after_head)};
+    auto [ec] = co_await async_send_all(upstream, early, false, kNoThrow);
+    if (ec) co_return Exchange::kBrokenMidStream;
+    request_.body_in_buffer = in_end_ - after_head;
   }
-
-  uint64_t remaining = response.framing == http::Framing::kContentLength
-                           ? response.content_length - body_now
-                           : UINT64_MAX;
-  const auto idle = request.cluster->config.timeouts.idle;
-  while (!complete && remaining > 0) {
-    const std::size_t want =
-        static_cast<std::size_t>(std::min<uint64_t>(remaining, scratch_.size()));
-    upstream_deadline_.arm(upstream, idle);
-    auto [read_error, n] =
-        co_await upstream.async_read_some(asio::buffer(scratch_.data(), want), kNoThrow);
-    upstream_deadline_.cancel();
-    if (read_error) {
-      if (response.framing == http::Framing::kUntilClose && read_error == asio::error::eof) break;
-      co_return Exchange::kBrokenMidStream;  // Truncated: the client must see the close.
-    }
-    std::size_t forward = n;
-    if (response.framing == http::Framing::kChunked) {
-      const auto step = chunks.feed(std::string_view(scratch_.data(), n));
-      if (step.error) co_return Exchange::kBrokenMidStream;
-      forward = step.consumed;
-      if (step.done) {
-        complete = true;
-        server_in_step = forward == n;
-      }
-    } else if (response.framing == http::Framing::kContentLength) {
-      remaining -= n;
-    }
-    const std::array<asio::const_buffer, 1> part{asio::buffer(scratch_.data(), forward)};
-    // Until-close bodies stay corked too: closing the connection flushes them.
-    if (!co_await write_client(part, !complete && remaining > 0)) co_return Exchange::kClientGone;
-    request.response_bytes += forward;
-  }
-  request.upstream_reusable =
-      response.keep_alive && server_in_step && response.framing != http::Framing::kUntilClose;
+  const auto stats = co_await tunnel(client_, upstream, in_.span(), scratch_.span(),
+                                     request_.cluster->config.timeouts.idle);
+  request_.response_bytes += stats.server_to_client;
   co_return Exchange::kDone;
+}
+
+HttpSession::Exchange HttpSession::response_body_sent(const RelayResult& relayed) {
+  request_.response_bytes += relayed.forwarded;
+  switch (relayed.outcome) {
+    case RelayResult::Outcome::kReadFailed:
+    case RelayResult::Outcome::kBadFraming:
+      return Exchange::kBrokenMidStream;  // Truncated: the client must see the close.
+    case RelayResult::Outcome::kWriteFailed:
+      return Exchange::kClientGone;
+    case RelayResult::Outcome::kDone:
+      break;
+  }
+  if (relayed.leftover > 0) request_.server_in_step = false;
+  return response_complete();
+}
+
+HttpSession::Exchange HttpSession::response_complete() {
+  request_.upstream_reusable = response_.keep_alive && request_.server_in_step &&
+                               response_.framing != http::Framing::kUntilClose;
+  return Exchange::kDone;
 }
 
 }  // namespace fulcrum::proxy

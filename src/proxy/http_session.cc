@@ -3,14 +3,12 @@
 #include <fmt/format.h>
 
 #include <array>
-#include <asio/write.hpp>
 #include <cstring>
 
 #include "core/hash.h"
 #include "http/forward.h"
 #include "proxy/address_resolution.h"
 #include "proxy/sessions.h"
-#include "proxy/tunnel.h"
 
 namespace fulcrum::proxy {
 
@@ -46,22 +44,18 @@ std::string_view cookie_value(std::string_view cookies, std::string_view name) {
 
 }  // namespace
 
-HttpSession::HttpSession(Worker& worker, ListenerRuntime& listener, asio::ip::tcp::socket client)
+HttpSession::HttpSession(Worker& worker, ListenerRuntime& listener, asio::ip::tcp::socket client,
+                         const asio::ip::tcp::endpoint& peer)
     : worker_(worker),
       listener_(listener),
       client_(std::move(client)),
-      registration_(worker.register_session(&client_)),
+      registration_{&client_},
       client_deadline_(client_.get_executor()),
       upstream_deadline_(client_.get_executor()),
       in_(worker.head_buffers().acquire()) {
+  worker_.register_session(registration_);
   listener_.connections.fetch_add(1, std::memory_order_relaxed);
-  std::error_code ec;
-  const auto remote = client_.remote_endpoint(ec);
-  if (!ec) {
-    const auto text = remote.address().to_string();
-    client_ip_len_ = std::min(text.size(), sizeof client_ip_);
-    std::memcpy(client_ip_, text.data(), client_ip_len_);
-  }
+  client_ip_len_ = format_ip(peer.address(), client_ip_);
 }
 
 HttpSession::~HttpSession() {
@@ -70,27 +64,144 @@ HttpSession::~HttpSession() {
 }
 
 asio::awaitable<void> run_http_session(Worker& worker, ListenerRuntime& listener,
-                                       asio::ip::tcp::socket client) {
-  HttpSession session(worker, listener, std::move(client));
+                                       asio::ip::tcp::socket client, asio::ip::tcp::endpoint peer) {
+  HttpSession session(worker, listener, std::move(client), peer);
   co_await session.run();
 }
 
 asio::awaitable<void> HttpSession::run() {
-  http::RequestHead head;
   while (keep_alive_) {
+    // The request head: parse what is buffered (pipelined requests often are), read on until
+    // it is complete.
     http::ParseError error;
-    const HeadRead read = co_await read_head(head, error);
+    head_hint_ = 0;
+    header_clock_running_ = false;
+    HeadRead read;
+    while ((read = parse_head(error)) == HeadRead::kIncomplete) {
+      auto [ec, n] = co_await client_.async_read_some(
+          asio::buffer(in_.data() + in_end_, in_.size() - in_end_), kNoThrow);
+      if (ec) {
+        read = head_read_failed(error);
+        break;
+      }
+      in_end_ += n;
+    }
     if (read == HeadRead::kClosed) break;
     if (read == HeadRead::kError) {
-      co_await reply_error(error.status, error.reason, nullptr);
+      co_await reply_error(error.status, error.reason, false);
       break;
     }
-    registration_->idle = false;
-    keep_alive_ = co_await serve(head);
+
+    registration_.idle = false;
+    const Start start = start_request();
+    if (start.status != 0) {
+      co_await reply_error(start.status, start.reason, true);
+      break;
+    }
+    const auto& timeouts = request_.cluster->config.timeouts;
+    const auto client_idle = listener_.config.timeouts.client_idle;
+    core::TryList tries(worker_.reader(start.cluster_index).current(), worker_.clock(),
+                        worker_.rng(), request_.cluster->config.retries + 1,
+                        hash_key(start.cluster_index));
+    request_.tries = &tries;
+    Exchange result = Exchange::kNoResponse;
+    bool any_attempt = false;
+    bool limited = false;
+    for (core::Pick pick = tries.next(); pick; pick = tries.next()) {
+      UpstreamPool::Slot* slot = admit(tries, pick, limited);
+      if (slot == nullptr) continue;
+      if (any_attempt) {
+        ++request_.retries;
+        core::record_retry(pick.state().stats);
+      }
+      any_attempt = true;
+      core::LoadGuard load(tries.snapshot(), pick, core::LoadKind::kConnection);
+      // A pooled connection the server closed meanwhile is retried once on a fresh connection
+      // to the same server; requests that cannot be replayed only ever get fresh connections.
+      for (int connection_try = 0; connection_try < 2; ++connection_try) {
+        request_.attempt_start = worker_.clock().now();
+        request_.sent_to_server = false;
+        std::optional<asio::ip::tcp::socket> upstream = take_pooled(*slot, connection_try);
+        const bool pooled = upstream.has_value();
+        if (!pooled) {
+          upstream = co_await connect(pick.member->spec.resolved);
+          if (!upstream) {
+            result = Exchange::kNoResponse;
+            break;
+          }
+        }
+        asio::ip::tcp::socket& server = *upstream;
+
+        // The request: head and buffered body in one send, then the rest of the body.
+        std::array<asio::const_buffer, 2> out;
+        bool more = false;
+        result = prepare_request(out, more);
+        if (result == Exchange::kContinue) {
+          upstream_deadline_.arm(server, timeouts.response);
+          auto [ec] = co_await async_send_all(server, out, more, kNoThrow);
+          result = request_sent(ec);
+        }
+        if (result == Exchange::kContinue && more) {
+          auto [relayed] = co_await async_relay_body(client_end(client_idle),
+                                                     upstream_end(server, timeouts.idle),
+                                                     request_.body, scratch_.span(), kNoThrow);
+          result = request_body_sent(relayed, server);
+        }
+        // The response head; interim responses (100 Continue, 103) are relayed on the way.
+        while (result == Exchange::kContinue) {
+          const ResponseParse parsed = parse_response_head();
+          if (parsed == ResponseParse::kFinal) break;
+          if (parsed == ResponseParse::kMalformed) {
+            result = Exchange::kBadResponse;
+          } else if (parsed == ResponseParse::kInterim) {
+            result = co_await relay_interim(server);
+          } else {
+            auto [ec, n] = co_await server.async_read_some(
+                asio::buffer(scratch_.data() + scratch_end_, scratch_.size() - scratch_end_),
+                kNoThrow);
+            result = response_read(ec, n);
+          }
+        }
+        // The response: head and buffered body in one send, then the rest of the body.
+        if (result == Exchange::kContinue) result = prepare_response(out, more);
+        if (result == Exchange::kContinue) {
+          client_deadline_.arm(client_, client_idle);
+          auto [ec] = co_await async_send_all(client_, out, more, kNoThrow);
+          result = response_head_sent(ec);
+        }
+        if (result == Exchange::kContinue && request_.upgrade) {
+          result = co_await tunnel_upgrade(server);
+        } else if (result == Exchange::kContinue) {
+          auto [relayed] = co_await async_relay_body(upstream_end(server, timeouts.idle),
+                                                     client_end(client_idle), response_body_,
+                                                     scratch_.span(), kNoThrow);
+          result = response_body_sent(relayed);
+        }
+        finish_connection(*slot, server, result);
+        if (!(result == Exchange::kNoResponse && pooled)) break;
+      }
+      if (result != Exchange::kNoResponse) break;
+      if (request_.sent_to_server) {
+        // The server took bytes and closed without answering. Seed 003 reroutes only requests
+        // that can be replayed safely; anything else must not be sent twice.
+        tries.report_failure(pick, core::FailureCause::kReset);
+        if (!request_.retryable) {
+          result = Exchange::kUnanswered;
+          break;
+        }
+      }
+    }
+    if (result == Exchange::kDone) {
+      log();
+      keep_alive_ = finish_request();
+    } else {
+      co_await answer_failure(result, any_attempt, limited);
+      keep_alive_ = false;
+    }
     // Between requests a connection holds only its input buffer.
     scratch_ = {};
     out_ = {};
-    registration_->idle = true;
+    registration_.idle = true;
     if (worker_.draining()) keep_alive_ = false;
   }
   // Close cleanly: send FIN first so a client still writing sees an orderly end.
@@ -99,61 +210,75 @@ asio::awaitable<void> HttpSession::run() {
   client_.close(ignored);
 }
 
-asio::awaitable<HttpSession::HeadRead> HttpSession::read_head(http::RequestHead& head,
-                                                              http::ParseError& error) {
+HttpSession::HeadRead HttpSession::parse_head(http::ParseError& error) {
   const auto& limits_config = listener_.config.limits;
   const http::Limits limits{std::min<std::size_t>(limits_config.max_head_bytes, in_.size() / 2),
                             limits_config.max_uri_bytes};
-  std::size_t hint = 0;
-  bool header_clock_running = false;
-  for (;;) {
-    if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
-    const std::string_view pending(in_.data() + in_begin_, in_end_ - in_begin_);
-    if (!pending.empty()) {
-      switch (http::parse_request_head(pending, limits, head, error, hint)) {
-        case http::ParseResult::kComplete:
-          client_deadline_.cancel();
-          co_return HeadRead::kComplete;
-        case http::ParseResult::kError:
-          client_deadline_.cancel();
-          co_return HeadRead::kError;
-        case http::ParseResult::kIncomplete:
-          break;
-      }
-      if (pending.size() >= limits.max_head_bytes) {
-        error = {431, "request head larger than max_head_bytes"};
-        co_return HeadRead::kError;
-      }
+  if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+  const std::string_view pending(in_.data() + in_begin_, in_end_ - in_begin_);
+  if (!pending.empty()) {
+    switch (http::parse_request_head(pending, limits, head_, error, head_hint_)) {
+      case http::ParseResult::kComplete:
+        client_deadline_.cancel();
+        return HeadRead::kComplete;
+      case http::ParseResult::kError:
+        client_deadline_.cancel();
+        return HeadRead::kError;
+      case http::ParseResult::kIncomplete:
+        break;
     }
-    if (in_end_ == in_.size()) {  // Make room: move the partial head to the front.
-      std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-      in_end_ -= in_begin_;
-      in_begin_ = 0;
+    if (pending.size() >= limits.max_head_bytes) {
+      error = {431, "request head larger than max_head_bytes"};
+      return HeadRead::kError;
     }
-    // Idle timeout until the first byte; from then on the whole head must arrive within
-    // client_header (slowloris defence: trickling bytes does not extend it).
-    if (pending.empty()) {
-      client_deadline_.arm(client_, listener_.config.timeouts.client_idle);
-    } else if (!header_clock_running) {
-      client_deadline_.arm(client_, listener_.config.timeouts.client_header);
-      header_clock_running = true;
-    }
-    auto [ec, n] = co_await client_.async_read_some(
-        asio::buffer(in_.data() + in_end_, in_.size() - in_end_), kNoThrow);
-    if (ec) {
-      client_deadline_.cancel();
-      if (!pending.empty() && client_deadline_.expired()) {
-        error = {408, "request head not received within client_header timeout"};
-        co_return HeadRead::kError;
-      }
-      co_return HeadRead::kClosed;
-    }
-    in_end_ += n;
   }
+  if (in_end_ == in_.size()) {  // Make room: move the partial head to the front.
+    std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+    in_end_ -= in_begin_;
+    in_begin_ = 0;
+  }
+  // Idle timeout until the first byte; from then on the whole head must arrive within
+  // client_header (slowloris defence: trickling bytes does not extend it).
+  if (pending.empty()) {
+    client_deadline_.arm(client_, listener_.config.timeouts.client_idle);
+  } else if (!header_clock_running_) {
+    client_deadline_.arm(client_, listener_.config.timeouts.client_header);
+    header_clock_running_ = true;
+  }
+  return HeadRead::kIncomplete;
 }
 
-std::optional<uint64_t> HttpSession::hash_key(const http::RequestHead& head,
-                                              std::size_t cluster_index) const {
+HttpSession::HeadRead HttpSession::head_read_failed(http::ParseError& error) {
+  client_deadline_.cancel();
+  if (in_end_ > in_begin_ && client_deadline_.expired()) {
+    error = {408, "request head not received within client_header timeout"};
+    return HeadRead::kError;
+  }
+  return HeadRead::kClosed;
+}
+
+HttpSession::Start HttpSession::start_request() {
+  request_ = Request{};
+  request_.path = target_path(head_.target);
+  request_.start = worker_.clock().now();
+  const std::size_t after_head = in_begin_ + head_.head_size;
+  request_.body.start(head_.framing, head_.content_length);
+  const auto step =
+      request_.body.feed(std::string_view(in_.data() + after_head, in_end_ - after_head));
+  if (step.error) return {SIZE_MAX, 400, step.error_reason};
+  request_.body_in_buffer = step.body;
+  request_.body_complete = request_.body.done();
+  request_.retryable = is_idempotent(head_.method) && request_.body_complete;
+  request_.body_held =
+      head_.expect_continue && !request_.body_complete && request_.body_in_buffer == 0;
+
+  const std::size_t cluster_index = Runtime::route(listener_, head_.host, request_.path);
+  if (cluster_index == SIZE_MAX) return {SIZE_MAX, 404, "no route matches this host and path"};
+  request_.cluster = &worker_.runtime().clusters()[cluster_index];
+  return {cluster_index, 0, {}};
+}
+
+std::optional<uint64_t> HttpSession::hash_key(std::size_t cluster_index) const {
   const auto& key = worker_.runtime().clusters()[cluster_index].config.hash_key;
   std::string_view value;
   switch (key.kind) {
@@ -161,13 +286,13 @@ std::optional<uint64_t> HttpSession::hash_key(const http::RequestHead& head,
       value = std::string_view(client_ip_, client_ip_len_);
       break;
     case config::HashKey::Kind::kHeader:
-      value = head.header(key.name);
+      value = head_.header(key.name);
       break;
     case config::HashKey::Kind::kCookie:
-      value = cookie_value(head.header("cookie"), key.name);
+      value = cookie_value(head_.header("cookie"), key.name);
       break;
     case config::HashKey::Kind::kPath:
-      value = target_path(head.target);
+      value = target_path(head_.target);
       value = value.substr(0, value.find('?'));
       break;
   }
@@ -175,214 +300,63 @@ std::optional<uint64_t> HttpSession::hash_key(const http::RequestHead& head,
   return core::hash_bytes(value);
 }
 
-asio::awaitable<bool> HttpSession::serve(const http::RequestHead& head) {
-  Request request{.head = head, .path = target_path(head.target)};
-  request.start = worker_.clock().now();
-  const std::size_t after_head = in_begin_ + head.head_size;
-  const std::string_view buffered(in_.data() + after_head, in_end_ - after_head);
-
-  switch (head.framing) {
-    case http::Framing::kContentLength:
-      request.body_in_buffer = std::min<uint64_t>(head.content_length, buffered.size());
-      request.body_complete = head.content_length <= buffered.size();
-      break;
-    case http::Framing::kChunked: {
-      const auto step = request.request_chunks.feed(buffered);
-      if (step.error) {
-        co_await reply_error(400, step.error_reason, &request);
-        co_return false;
-      }
-      request.body_in_buffer = step.consumed;
-      request.body_complete = step.done;
-      break;
-    }
-    default:
-      break;
+UpstreamPool::Slot* HttpSession::admit(core::TryList& tries, const core::Pick& pick,
+                                       bool& limited) {
+  request_.pick = pick;
+  request_.upstream = pick.member->spec.address;
+  const uint32_t max_per_server = request_.cluster->config.max_connections_per_server;
+  if (max_per_server != 0 && pick.state().active_connections.load(std::memory_order_relaxed) >=
+                                 static_cast<int32_t>(max_per_server)) {
+    limited = true;
+    return nullptr;
   }
-  request.retryable = is_idempotent(head.method) && request.body_complete;
-  request.body_held = head.expect_continue && !request.body_complete && request.body_in_buffer == 0;
-  // After a response: step over this request's bytes (a streamed body appended any pipelined
-  // followers right after what was buffered). A body we never read poisons the connection.
-  auto finish = [&]() -> bool {
-    in_begin_ = after_head + request.body_in_buffer;
-    if (in_begin_ >= in_end_) in_begin_ = in_end_ = 0;
-    return head.keep_alive && !request.close_after;
-  };
-
-  const std::size_t cluster_index = Runtime::route(listener_, head.host, request.path);
-  if (cluster_index == SIZE_MAX) {
-    co_await reply_error(404, "no route matches this host and path", &request);
-    co_return false;
+  const core::NetAddress& address = pick.member->spec.resolved;
+  if (!address.resolved()) {
+    tries.report_failure(pick, core::FailureCause::kNameLookup);
+    return nullptr;
   }
-  const ClusterRuntime& cluster = worker_.runtime().clusters()[cluster_index];
-  request.cluster = &cluster;
-  const core::SnapshotPtr snapshot = worker_.reader(cluster_index).current();
-  core::TryList tries(snapshot, worker_.clock(), worker_.rng(), cluster.config.retries + 1,
-                      hash_key(head, cluster_index));
-  request.tries = &tries;
-  bool any_attempt = false;
-  bool limited = false;
+  return &worker_.pool().slot(pick.member->state, address);
+}
 
-  for (core::Pick pick = tries.next(); pick; pick = tries.next()) {
-    request.pick = pick;
-    request.upstream = pick.member->spec.address;
-    const uint32_t max_per_server = cluster.config.max_connections_per_server;
-    if (max_per_server != 0 && pick.state().active_connections.load(std::memory_order_relaxed) >=
-                                   static_cast<int32_t>(max_per_server)) {
-      limited = true;
-      continue;
-    }
-    const core::NetAddress& address = pick.member->spec.resolved;
-    if (!address.resolved()) {
-      tries.report_failure(pick, core::FailureCause::kNameLookup);
-      continue;
-    }
-    UpstreamPool::Slot* slot = &worker_.pool().slot(pick.member->state, address);
-    if (any_attempt) ++request.retries;
-    any_attempt = true;
+std::optional<asio::ip::tcp::socket> HttpSession::take_pooled(UpstreamPool::Slot& slot,
+                                                              int connection_try) {
+  if (connection_try != 0 || !request_.retryable) return std::nullopt;
+  return worker_.pool().take(slot, request_.attempt_start, request_.cluster->config.timeouts.idle);
+}
 
-    core::LoadGuard load(snapshot, pick, core::LoadKind::kConnection);
-    Exchange result = Exchange::kNoResponse;
-    // A pooled connection the server closed meanwhile is retried once on a fresh connection
-    // to the same server; requests that cannot be replayed only ever get fresh connections.
-    for (int connection_try = 0; connection_try < 2; ++connection_try) {
-      request.attempt_start = worker_.clock().now();
-      request.sent_to_server = false;
-      std::optional<asio::ip::tcp::socket> upstream;
-      const bool may_pool = connection_try == 0 && request.retryable;
-      if (may_pool) {
-        upstream = worker_.pool().take(*slot, request.attempt_start, cluster.config.timeouts.idle);
-      }
-      const bool pooled = upstream.has_value();
-      if (!pooled) {
-        upstream.emplace(worker_.io());
-        upstream_deadline_.arm(*upstream, cluster.config.timeouts.connect);
-        auto [ec] = co_await upstream->async_connect(to_endpoint(address), kNoThrow);
-        upstream_deadline_.cancel();
-        if (ec) {
-          tries.report_failure(pick, classify_connect_error(ec, upstream_deadline_.expired()));
-          result = Exchange::kNoResponse;
-          break;
-        }
-        std::error_code ignored;
-        upstream->set_option(asio::ip::tcp::no_delay(true), ignored);
-      }
-      result = co_await exchange(request, *upstream);
-      if (result == Exchange::kDone && request.upstream_reusable && !worker_.draining()) {
-        worker_.pool().give_back(*slot, std::move(*upstream), worker_.clock().now(),
-                                 cluster.config.max_idle_per_server);
-      } else {
-        std::error_code ignored;
-        upstream->close(ignored);
-      }
-      if (!(result == Exchange::kNoResponse && pooled)) break;
-    }
-
-    switch (result) {
-      case Exchange::kDone:
-        log(request);
-        co_return finish();
-      case Exchange::kClientGone:
-      case Exchange::kBrokenMidStream:
-        request.status = request.status ? request.status : 499;
-        log(request);
-        co_return false;
-      case Exchange::kTimeout: {
-        char message[256];
-        auto end = fmt::format_to_n(message, sizeof message,
-                                    "server {} of cluster '{}' did not answer in time",
-                                    pick.member->spec.address, cluster.config.name);
-        co_await reply_error(504, std::string_view(message, end.size), &request);
-        co_return false;
-      }
-      case Exchange::kBadResponse:
-        co_await reply_error(502, "the server sent a malformed response", &request);
-        co_return false;
-      case Exchange::kBadRequestBody:
-        // The server got a truncated body and its connection is closed; the client, which has
-        // had no response byte yet, learns why.
-        co_await reply_error(400, "invalid chunked request body", &request);
-        co_return false;
-      case Exchange::kNoResponse:
-        break;
-    }
-    if (request.sent_to_server) {
-      // The server took bytes and closed without answering. Seed 003 reroutes only requests
-      // that can be replayed safely; anything else must not be sent twice.
-      tries.report_failure(pick, core::FailureCause::kReset);
-      if (!request.retryable) {
-        co_await reply_error(502, "the server closed the connection without answering", &request);
-        co_return false;
-      }
-    }
+asio::awaitable<std::optional<asio::ip::tcp::socket>> HttpSession::connect(
+    const core::NetAddress& address) {
+  std::optional<asio::ip::tcp::socket> upstream(std::in_place, worker_.io());
+  upstream_deadline_.arm(*upstream, request_.cluster->config.timeouts.connect);
+  auto [ec] = co_await upstream->async_connect(to_endpoint(address), kNoThrow);
+  upstream_deadline_.cancel();
+  if (ec) {
+    request_.tries->report_failure(request_.pick,
+                                   classify_connect_error(ec, upstream_deadline_.expired()));
+    co_return std::nullopt;
   }
+  std::error_code ignored;
+  upstream->set_option(asio::ip::tcp::no_delay(true), ignored);
+  co_return upstream;
+}
 
-  request.upstream = {};
-  char message[256];
-  std::size_t length;
-  int status;
-  if (any_attempt) {
-    status = 502;
-    length = fmt::format_to_n(message, sizeof message,
-                              "no server of cluster '{}' answered ({} attempts)",
-                              cluster.config.name, tries.attempts())
-                 .size;
+void HttpSession::finish_connection(UpstreamPool::Slot& slot, asio::ip::tcp::socket& upstream,
+                                    Exchange result) {
+  if (result == Exchange::kDone && request_.upstream_reusable && !worker_.draining()) {
+    worker_.pool().give_back(slot, std::move(upstream), worker_.clock().now(),
+                             request_.cluster->config.max_idle_per_server);
   } else {
-    status = 503;
-    length = limited
-                 ? fmt::format_to_n(message, sizeof message,
-                                    "every server of cluster '{}' is at its connection limit",
-                                    cluster.config.name)
-                       .size
-                 : fmt::format_to_n(message, sizeof message,
-                                    "no server of cluster '{}' is available", cluster.config.name)
-                       .size;
-  }
-  co_await reply_error(status, std::string_view(message, std::min(length, sizeof message)),
-                       &request);
-  co_return false;
-}
-
-asio::awaitable<void> HttpSession::reply_error(int status, std::string_view message,
-                                               Request* request) {
-  std::array<char, 1024> buffer;
-  char body[300];
-  const auto body_end = fmt::format_to_n(body, sizeof body, "{} {}\n", status, message);
-  const std::size_t n = http::write_simple_response(
-      status, std::string_view(body, std::min(body_end.size, sizeof body)), true, buffer);
-  const std::array<asio::const_buffer, 1> buffers{asio::buffer(buffer.data(), n)};
-  co_await write_client(buffers);
-  keep_alive_ = false;
-  if (request != nullptr) {
-    request->status = status;
-    request->response_bytes = n;
-    log(*request);
+    std::error_code ignored;
+    upstream.close(ignored);
   }
 }
 
-asio::awaitable<bool> HttpSession::write_client(std::span<const asio::const_buffer> buffers,
-                                                bool more) {
-  client_deadline_.arm(client_, listener_.config.timeouts.client_idle);
-  const std::error_code ec = co_await send_all(client_, buffers, more);
-  client_deadline_.cancel();
-  co_return !ec;
-}
-
-void HttpSession::log(const Request& request) {
-  auto& access_log = worker_.runtime().access_log();
-  if (!access_log.enabled()) return;
-  access_log.write(AccessRecord{
-      .listener = listener_.config.name,
-      .client = std::string_view(client_ip_, client_ip_len_),
-      .method = request.head.method,
-      .path = request.path,
-      .status = request.status,
-      .bytes = request.response_bytes,
-      .upstream = request.upstream,
-      .upstream_time = request.upstream_time,
-      .total_time = worker_.clock().now() - request.start,
-      .retries = request.retries,
-  });
+bool HttpSession::finish_request() {
+  // Step over this request's bytes (a streamed body appended any pipelined followers right
+  // after what was buffered). A body we never read poisons the connection (close_after).
+  in_begin_ += head_.head_size + request_.body_in_buffer;
+  if (in_begin_ >= in_end_) in_begin_ = in_end_ = 0;
+  return head_.keep_alive && !request_.close_after;
 }
 
 }  // namespace fulcrum::proxy

@@ -6,8 +6,8 @@
 
 #include "config/config.h"
 #include "core/try_list.h"
-#include "http/chunked.h"
 #include "http/message.h"
+#include "proxy/body_relay.h"
 #include "proxy/session_io.h"
 #include "proxy/worker.h"
 
@@ -15,18 +15,27 @@ namespace fulcrum::proxy {
 
 /// One HTTP/1.1 client connection: reads requests in order (pipelining included), routes each
 /// to a cluster, forwards it through the try-list with seed 003's retry rule, streams both
-/// bodies, and writes responses back in order. Lives in its coroutine's frame.
+/// bodies, and writes responses back in order.
+///
+/// No heap allocation per request: the request loop is one coroutine, run(), that awaits socket
+/// operations and composed operations (async_send_all, async_relay_body) directly, with the
+/// decisions in plain member functions. A coroutine called per request would cost a frame
+/// allocation (Asio recycles only a couple of small frames per thread, far fewer than a worker
+/// has requests in flight). Only paths off the steady state are coroutines of their own:
+/// connecting, interim responses, upgrades, error replies.
 class HttpSession {
  public:
-  HttpSession(Worker& worker, ListenerRuntime& listener, asio::ip::tcp::socket client);
+  HttpSession(Worker& worker, ListenerRuntime& listener, asio::ip::tcp::socket client,
+              const asio::ip::tcp::endpoint& peer);
   ~HttpSession();
 
   asio::awaitable<void> run();
 
  private:
-  enum class HeadRead { kComplete, kClosed, kError };
+  enum class HeadRead { kComplete, kIncomplete, kClosed, kError };
   /// What one attempt at a server ended with.
   enum class Exchange {
+    kContinue,         ///< Not over yet (steps of run() check for it).
     kDone,             ///< Response relayed.
     kNoResponse,       ///< Server closed or reset before any response byte; nothing relayed.
     kTimeout,          ///< No response head within the response timeout.
@@ -34,9 +43,11 @@ class HttpSession {
     kClientGone,       ///< Client vanished; stop.
     kBrokenMidStream,  ///< Failed after bytes reached the client; only closing remains.
     kBadRequestBody,   ///< The client's chunked body is malformed; nothing relayed yet.
+    kUnanswered,       ///< The server took a request that cannot be replayed and closed.
   };
+  /// Where parsing the buffered response bytes got to.
+  enum class ResponseParse { kIncomplete, kFinal, kInterim, kMalformed };
   struct Request {
-    const http::RequestHead& head;
     std::string_view path;
     const ClusterRuntime* cluster = nullptr;
     core::Nanos start{0};
@@ -47,7 +58,9 @@ class HttpSession {
     bool close_after = false;
     bool upstream_reusable = false;
     bool sent_to_server = false;  ///< Bytes of this request reached the current server.
-    http::ChunkedDecoder request_chunks;
+    bool upgrade = false;         ///< The server switched protocols: tunnel from here on.
+    bool server_in_step = true;   ///< The server sent nothing past the end of its response.
+    BodyFraming body;             ///< The request body past what is buffered.
     // For the access log.
     int status = 0;
     uint64_t response_bytes = 0;
@@ -59,35 +72,71 @@ class HttpSession {
     core::Pick pick;
     core::Nanos attempt_start{0};
   };
+  /// Where start_request() sends the request: a cluster, or an error answer.
+  struct Start {
+    std::size_t cluster_index = SIZE_MAX;
+    int status = 0;
+    std::string_view reason;
+  };
 
-  asio::awaitable<HeadRead> read_head(http::RequestHead& head, http::ParseError& error);
-  asio::awaitable<bool> serve(const http::RequestHead& head);
-  asio::awaitable<Exchange> exchange(Request& request, asio::ip::tcp::socket& upstream);
-  asio::awaitable<Exchange> send_request_body(Request& request, asio::ip::tcp::socket& upstream);
-  asio::awaitable<Exchange> read_response_head(Request& request, asio::ip::tcp::socket& upstream,
-                                               http::ResponseHead& response);
-  asio::awaitable<Exchange> relay_response(Request& request, asio::ip::tcp::socket& upstream,
-                                           const http::ResponseHead& response);
-  asio::awaitable<bool> write_client(std::span<const asio::const_buffer> buffers,
-                                     bool more = false);
-  asio::awaitable<void> reply_error(int status, std::string_view message, Request* request);
-  std::optional<uint64_t> hash_key(const http::RequestHead& head, std::size_t cluster_index) const;
-  void log(const Request& request);
+  // Request side (http_session.cc).
+  HeadRead parse_head(http::ParseError& error);
+  HeadRead head_read_failed(http::ParseError& error);
+  Start start_request();
+  std::optional<uint64_t> hash_key(std::size_t cluster_index) const;
+  UpstreamPool::Slot* admit(core::TryList& tries, const core::Pick& pick, bool& limited);
+  std::optional<asio::ip::tcp::socket> take_pooled(UpstreamPool::Slot& slot, int connection_try);
+  asio::awaitable<std::optional<asio::ip::tcp::socket>> connect(const core::NetAddress& address);
+  void finish_connection(UpstreamPool::Slot& slot, asio::ip::tcp::socket& upstream,
+                         Exchange result);
+  bool finish_request();
+
+  // Upstream side (http_exchange.cc): each step after an await says whether to go on.
+  Exchange prepare_request(std::array<asio::const_buffer, 2>& out, bool& body_follows);
+  Exchange request_sent(const std::error_code& ec);
+  Exchange request_body_sent(const RelayResult& relayed, asio::ip::tcp::socket& upstream);
+  ResponseParse parse_response_head();
+  Exchange response_read(const std::error_code& ec, std::size_t n);
+  asio::awaitable<Exchange> relay_interim(asio::ip::tcp::socket& upstream);
+  Exchange prepare_response(std::array<asio::const_buffer, 2>& out, bool& more);
+  Exchange response_head_sent(const std::error_code& ec);
+  asio::awaitable<Exchange> tunnel_upgrade(asio::ip::tcp::socket& upstream);
+  Exchange response_body_sent(const RelayResult& relayed);
+  Exchange response_complete();
+
+  // Answers of the proxy's own and the access log (http_answers.cc).
+  asio::awaitable<void> answer_failure(Exchange result, bool any_attempt, bool limited);
+  asio::awaitable<void> reply_error(int status, std::string_view message, bool log_request);
+  void note_response(int status);
+  void log();
+
+  RelayEnd client_end(core::Nanos timeout) { return {&client_, &client_deadline_, timeout}; }
+  RelayEnd upstream_end(asio::ip::tcp::socket& upstream, core::Nanos timeout) {
+    return {&upstream, &upstream_deadline_, timeout};
+  }
 
   Worker& worker_;
   ListenerRuntime& listener_;
   asio::ip::tcp::socket client_;
-  Worker::SessionList::iterator registration_;
+  SessionHandle registration_;
   Deadline client_deadline_;
   Deadline upstream_deadline_;
   BufferPool::Lease in_;  ///< Client bytes: the head being served, then pipelined followers.
   std::size_t in_begin_ = 0;
   std::size_t in_end_ = 0;
+  std::size_t head_hint_ = 0;  ///< parse_request_head's resume point for a partial head.
+  bool header_clock_running_ = false;
   BufferPool::Lease scratch_;  ///< Upstream reads and streamed request body, per request.
   BufferPool::Lease out_;      ///< Rewritten heads, per request.
   std::size_t scratch_begin_ = 0;
   std::size_t scratch_end_ = 0;
+  std::size_t response_hint_ = 0;
+  bool response_any_byte_ = false;
   bool keep_alive_ = true;
+  http::RequestHead head_;
+  http::ResponseHead response_;
+  BodyFraming response_body_;
+  Request request_;
   char client_ip_[64] = {};
   std::size_t client_ip_len_ = 0;
 };

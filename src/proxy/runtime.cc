@@ -30,7 +30,8 @@ Runtime::Runtime(config::Config config)
     runtime.cluster =
         std::make_unique<core::Cluster>(core::ClusterOptions{.name = cluster_config.name,
                                                              .policy = cluster_config.policy,
-                                                             .passive = cluster_config.passive},
+                                                             .passive = cluster_config.passive,
+                                                             .health = cluster_config.health},
                                         cluster_config.servers);
     clusters_.push_back(std::move(runtime));
   }

@@ -3,13 +3,18 @@
 // Small pieces shared by the HTTP and TCP sessions: non-throwing awaitables, deadlines that
 // cancel a socket, and failure classification.
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <array>
+#include <asio/compose.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <span>
 
@@ -83,33 +88,62 @@ class Deadline {
   std::shared_ptr<State> state_;
 };
 
-/// Writes every byte of `buffers` (at most 4 of them). With `more`, the kernel is told more data
-/// follows at once (MSG_MORE), so a streamed body goes out in full segments instead of one small
-/// packet per read; the last write of a message must pass `more = false` or it lingers corked.
-inline asio::awaitable<std::error_code> send_all(asio::ip::tcp::socket& socket,
-                                                 std::span<const asio::const_buffer> buffers,
-                                                 bool more) {
-  std::size_t total = 0;
-  for (const auto& b : buffers) total += b.size();
-  if (!more) {
-    auto [ec, n] = co_await asio::async_write(socket, buffers, kNoThrow);
-    co_return ec;
-  }
-  auto [ec, sent] = co_await socket.async_send(buffers, MSG_MORE, kNoThrow);
-  if (ec || sent == total) co_return ec;
-  std::array<asio::const_buffer, 4> rest;
-  std::size_t count = 0;
-  for (const auto& b : buffers) {
-    if (sent >= b.size()) {
-      sent -= b.size();
-      continue;
+namespace detail {
+
+/// The state of async_send_all: what is left to send, advanced in place after each send. The
+/// array goes to the socket by value (unused entries empty), because the state itself moves
+/// with each operation: a view into it would dangle.
+struct SendAllOp {
+  asio::ip::tcp::socket& socket;
+  std::array<asio::const_buffer, 4> buffers;
+  asio::socket_base::message_flags flags;
+  bool started = false;
+
+  template <typename Self>
+  void operator()(Self& self, std::error_code ec = {}, std::size_t sent = 0) {
+    if (started) {
+      if (ec) return self.complete(ec);
+      bool rest = false;
+      for (auto& buffer : buffers) {
+        const std::size_t n = std::min(sent, buffer.size());
+        buffer += n;
+        sent -= n;
+        rest = rest || buffer.size() > 0;
+      }
+      if (!rest) return self.complete(ec);
     }
-    rest[count++] = asio::buffer(b + sent);
-    sent = 0;
+    started = true;
+    socket.async_send(buffers, flags, std::move(self));
   }
-  auto [rest_error, n] =
-      co_await asio::async_write(socket, std::span(rest.data(), count), kNoThrow);
-  co_return rest_error;
+};
+
+}  // namespace detail
+
+/// Sends every byte of `buffers` (at most 4 of them, gathered into one system call) and completes
+/// with an error_code. With `more`, the kernel is told more data follows at once (MSG_MORE), so a
+/// streamed body goes out in full segments instead of one small packet per read; the last write
+/// of a message must pass `more = false` or it lingers corked. A composed operation, not a
+/// coroutine: its state travels with the socket operation, so sending costs no frame allocation.
+template <typename Token>
+auto async_send_all(asio::ip::tcp::socket& socket, std::span<const asio::const_buffer> buffers,
+                    bool more, Token&& token) {
+  detail::SendAllOp op{socket, {}, more ? MSG_MORE : 0};
+  std::copy_n(buffers.begin(), std::min(buffers.size(), op.buffers.size()), op.buffers.begin());
+  return asio::async_compose<Token, void(std::error_code)>(std::move(op), token);
+}
+
+/// A peer address as text (dotted IPv4, IPv6 without brackets), written into `out` without
+/// allocating as asio's to_string() does; returns its length, 0 if it does not fit.
+inline std::size_t format_ip(const asio::ip::address& address, std::span<char> out) {
+  const char* written = nullptr;
+  if (address.is_v4()) {
+    const auto bytes = address.to_v4().to_bytes();
+    written = ::inet_ntop(AF_INET, bytes.data(), out.data(), static_cast<socklen_t>(out.size()));
+  } else {
+    const auto bytes = address.to_v6().to_bytes();
+    written = ::inet_ntop(AF_INET6, bytes.data(), out.data(), static_cast<socklen_t>(out.size()));
+  }
+  return written == nullptr ? 0 : std::strlen(out.data());
 }
 
 /// Maps a connect error to the cause passive tracking records.

@@ -10,10 +10,10 @@ struct ListenerRuntime;
 
 /// Serves one HTTP/1.1 client connection until it closes, errs, or the worker drains.
 asio::awaitable<void> run_http_session(Worker& worker, ListenerRuntime& listener,
-                                       asio::ip::tcp::socket client);
+                                       asio::ip::tcp::socket client, asio::ip::tcp::endpoint peer);
 
 /// Proxies one TCP connection to a server of the listener's cluster, both ways.
 asio::awaitable<void> run_tcp_session(Worker& worker, ListenerRuntime& listener,
-                                      asio::ip::tcp::socket client);
+                                      asio::ip::tcp::socket client, asio::ip::tcp::endpoint peer);
 
 }  // namespace fulcrum::proxy

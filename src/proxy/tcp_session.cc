@@ -12,29 +12,27 @@
 namespace fulcrum::proxy {
 
 asio::awaitable<void> run_tcp_session(Worker& worker, ListenerRuntime& listener,
-                                      asio::ip::tcp::socket client) {
+                                      asio::ip::tcp::socket client, asio::ip::tcp::endpoint peer) {
   listener.connections.fetch_add(1, std::memory_order_relaxed);
-  auto registration = worker.register_session(&client);
-  registration->idle = false;
-  struct Unregister {
+  struct Registration {
     Worker& worker;
     ListenerRuntime& listener;
-    Worker::SessionList::iterator it;
-    ~Unregister() {
-      worker.unregister_session(it);
+    SessionHandle handle;
+    ~Registration() {
+      worker.unregister_session(handle);
       listener.connections.fetch_sub(1, std::memory_order_relaxed);
     }
-  } unregister{worker, listener, registration};
+  } registration{worker, listener, {&client, false}};
+  worker.register_session(registration.handle);
 
   const std::size_t cluster_index = listener.tcp_cluster_index;
   const ClusterRuntime& cluster = worker.runtime().clusters()[cluster_index];
   std::error_code ec;
-  const auto remote = client.remote_endpoint(ec);
+  // The source address as text, as the HTTP side hashes it (source_ip keys agree).
+  char ip[64];
+  const std::size_t ip_length = format_ip(peer.address(), ip);
   std::optional<uint64_t> key;
-  if (!ec) {
-    const auto bytes = remote.address().to_string();
-    key = core::hash_bytes(bytes);
-  }
+  if (ip_length != 0) key = core::hash_bytes(std::string_view(ip, ip_length));
   const core::SnapshotPtr snapshot = worker.reader(cluster_index).current();
   core::TryList tries(snapshot, worker.clock(), worker.rng(), cluster.config.retries + 1, key);
   Deadline deadline(client.get_executor());

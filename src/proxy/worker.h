@@ -4,7 +4,6 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <functional>
-#include <list>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -17,15 +16,18 @@
 
 namespace fulcrum::proxy {
 
-/// A client connection as the worker tracks it for graceful shutdown.
+/// A client connection as the worker tracks it for graceful shutdown. Lives in the session and
+/// links into the worker's list itself, so opening a connection allocates no list node.
 struct SessionHandle {
   asio::ip::tcp::socket* client = nullptr;
   bool idle = true;  ///< Between requests, no byte of the next one received.
+  SessionHandle* prev = nullptr;
+  SessionHandle* next = nullptr;
 };
 
-/// One event-loop thread. Owns its io_context, its own SO_REUSEPORT listening socket per
-/// listener, its RNG, snapshot caches, buffers and upstream pool: nothing on the request path
-/// is shared with other workers except the clusters' atomics.
+/// One event-loop thread (named "fulcrum-w<index>"). Owns its io_context, its own SO_REUSEPORT
+/// listening socket per listener, its RNG, snapshot caches, buffers and upstream pool: nothing on
+/// the request path is shared with other workers except the clusters' atomics.
 class Worker {
  public:
   /// Streaming buffers: large enough that a 1 MiB body moves in few system calls.
@@ -58,10 +60,12 @@ class Worker {
   /// of any listener (at least kMinHeadBufferSize), so a head at the limit and what follows it fit.
   BufferPool& head_buffers() { return head_buffers_; }
   const core::Clock& clock() const { return clock_; }
+  /// This worker's access log writer; nullptr when the access log is off.
+  AccessLogWriter* access_log() { return access_log_; }
 
-  using SessionList = std::list<SessionHandle>;
-  SessionList::iterator register_session(asio::ip::tcp::socket* client);
-  void unregister_session(SessionList::iterator it);
+  /// `handle` must stay put until unregistered.
+  void register_session(SessionHandle& handle);
+  void unregister_session(SessionHandle& handle);
   bool draining() const { return draining_; }
 
  private:
@@ -73,13 +77,14 @@ class Worker {
   // frames of sessions a drain timeout cut off, and those unregister and return their buffers.
   BufferPool buffers_{kBufferSize};
   BufferPool head_buffers_;
-  SessionList sessions_;
+  SessionHandle sessions_;  ///< Sentinel of the circular list of open sessions.
   std::atomic<std::size_t> session_count_{0};
   asio::io_context io_{1};
   core::SteadyClock clock_;
   core::FastRng rng_;
   std::vector<core::SnapshotReader> readers_;
   UpstreamPool pool_;
+  AccessLogWriter* access_log_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
   bool draining_ = false;
   std::thread thread_;

@@ -42,13 +42,13 @@ TEST(ConfigErrors, UnknownKeyNamesTheSectionTheChoicesAndTheLikelyTypo) {
                          "    servers: [{ address: 127.0.0.1:9001 }]\n")),
             "t.yaml:4:5: unknown key 'retires' in cluster (expected one of: name, policy, "
             "hash_key, servers, passive, retries, timeouts, pool, limits, health_check, agent, "
-            "slow_start, panic_threshold, outlier); did you mean 'retries'?");
+            "slow_start, panic_threshold, outlier, tls); did you mean 'retries'?");
 }
 
 TEST(ConfigErrors, UnknownKeyWithoutCloseMatchHasNoSuggestion) {
   EXPECT_EQ(error_of(cat(cat(kListener, kCluster), "logging: true\n")),
             "t.yaml:3:1: unknown key 'logging' in top level (expected one of: workers, listeners, "
-            "clusters, access_log, drain_timeout, dns_refresh)");
+            "clusters, access_log, drain_timeout, dns_refresh, admin)");
 }
 
 TEST(ConfigErrors, UnknownKeyInNestedFlowMapping) {

@@ -8,12 +8,15 @@ stdout, flushed, so a test can count exactly what reached it:
   {"event": "request", "conn": N, "method": M, "path": P, "id": X-Request-Id or null,
    "body": bytes of body received}                               a request head was read
   {"event": "eof", "conn": N, "lines": K}                         (--tcp-echo) client half-closed
+  {"event": "health", "conn": N, "status": S}                     /health answered with S
 
 HTTP endpoints (every answer carries X-Backend: NAME, X-Path and the request's X-Request-Id):
   /status/NNN    answer with status NNN          /echo        echo the body (length or chunked)
   /bytes/N       N pseudo-random bytes (length)  /chunked/N   the same bytes, chunked
   /slow/MS       answer after MS milliseconds    /ws          websocket echo (RFC 6455)
   /drop          read the request, close without answering
+  /health        status set by /set-health/NNN (200 at start), body "health NNN from NAME\n"
+  /set-health/NNN  sets the /health status (health-check tests flip a server with it)
   anything else  200 with body "backend NAME\\n"
 Bodies carry X-Body-Sha256 and X-Body-Length. Keep-alive as HTTP/1.1 says.
 `--drop` makes every request behave as /drop. `--tcp-echo` is not HTTP: each line received is
@@ -37,12 +40,18 @@ REASONS = {200: "OK", 101: "Switching Protocols", 201: "Created", 204: "No Conte
 
 _print_lock = threading.Lock()
 _conn_counter = 0
+_health_status = 200
 
 
 def emit(event):
     with _print_lock:
         sys.stdout.write(json.dumps(event) + "\n")
         sys.stdout.flush()
+
+
+def set_health_status(status):
+    global _health_status
+    _health_status = status
 
 
 def pattern_bytes(n):
@@ -132,6 +141,14 @@ class HttpHandler(socketserver.StreamRequestHandler):
         if path == "/ws" and headers.get("upgrade", "").lower() == "websocket":
             self.websocket(headers, extra)
             return False
+        if path == "/health":
+            status = _health_status
+            emit({"event": "health", "conn": self.conn, "status": status})
+            return self.respond(status, f"health {status} from {self.server_id}\n".encode(),
+                                extra, keep_alive)
+        if parts[0] == "set-health" and len(parts) == 2:
+            set_health_status(int(parts[1]))
+            return self.respond(200, b"ok\n", extra, keep_alive)
         if parts[0] == "status" and len(parts) == 2:
             status = int(parts[1])
             return self.respond(status, f"status {status} from {self.server_id}\n".encode(),

@@ -1,0 +1,35 @@
+#pragma once
+
+// What every admin handler works with. Lives on the admin thread; the Runtime it points at is
+// shared with the workers, which only ever see it through atomics and published snapshots.
+
+#include <string_view>
+
+#include "admin/history.h"
+#include "admin/removals.h"
+#include "admin/time_format.h"
+#include "core/clock.h"
+#include "proxy/runtime.h"
+
+namespace fulcrum::admin {
+
+struct Context {
+  proxy::Runtime& runtime;
+  const core::Clock& clock;
+  History& history;
+  Removals& removals;
+  core::Nanos drain_timeout;
+  core::Nanos started;  ///< Steady time the admin server was created, for uptime.
+
+  Moment now() const { return Moment::now(clock); }
+
+  /// nullptr when no cluster has that name.
+  proxy::ClusterRuntime* find_cluster(std::string_view name) {
+    for (auto& cluster : runtime.clusters()) {
+      if (cluster.config.name == name) return &cluster;
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace fulcrum::admin

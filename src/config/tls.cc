@@ -1,0 +1,124 @@
+// Parsing and checking of the `tls` sections.
+
+#include "config/tls.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "config/values.h"
+#include "tls/certificate.h"
+#include "tls/client_context.h"
+
+namespace fulcrum::config::detail {
+namespace {
+
+constexpr std::string_view kVersions[] = {"1.2", "1.3"};
+constexpr std::size_t kMaxProtocolBytes = 255;  // ALPN's one-byte length.
+constexpr auto kMinRotation = std::chrono::seconds(1);
+constexpr auto kMaxRotation = std::chrono::hours(24 * 7);  // RFC 8446's ticket lifetime cap.
+
+// Relative to the configuration file, so a configuration and its certificates move together.
+std::string read_path(const Source& source, const Field& field) {
+  const std::string text = read_string(source, field);
+  if (text.empty()) source.fail(field.mark(), "expected a file path, got an empty string");
+  std::filesystem::path path(text);
+  if (path.is_relative()) path = std::filesystem::path(source.name()).parent_path() / path;
+  return path.lexically_normal().string();
+}
+
+std::vector<std::string> read_alpn(const Source& source, const Field& field) {
+  std::vector<std::string> protocols;
+  for (const Field& item : read_list(source, field, /*allow_empty=*/true)) {
+    std::string protocol = read_string(source, item);
+    const bool visible =
+        std::all_of(protocol.begin(), protocol.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    if (protocol.empty() || protocol.size() > kMaxProtocolBytes || !visible) {
+      source.fail(item.mark(), fmt::format("expected an ALPN protocol name like http/1.1 (1 to "
+                                           "255 visible characters), got '{}'",
+                                           protocol));
+    }
+    protocols.push_back(std::move(protocol));
+  }
+  return protocols;
+}
+
+// Loads the pair the way the proxy will, each failure pointing at the file it concerns.
+TlsCertificateFiles read_certificate(const Source& source, const Field& item) {
+  const MapReader m(source, item, schema::kTlsCertificate);
+  const Field& cert_field = m.require("cert");
+  const Field& key_field = m.require("key");
+  TlsCertificateFiles files{read_path(source, cert_field), read_path(source, key_field)};
+  std::vector<tls::X509Ptr> chain;
+  try {
+    chain = tls::load_certificate_chain(files.cert);
+    tls::check_not_expired(chain.front().get(), files.cert);
+  } catch (const tls::TlsError& e) {
+    source.fail(cert_field.mark(), e.what());
+  }
+  try {
+    const tls::EvpPkeyPtr key = tls::load_private_key(files.key);
+    tls::check_key_matches(chain.front().get(), key.get(), files.cert, files.key);
+  } catch (const tls::TlsError& e) {
+    source.fail(key_field.mark(), e.what());
+  }
+  return files;
+}
+
+}  // namespace
+
+TlsListenerConfig read_listener_tls(const Source& source, const Field& field, ListenerMode mode) {
+  const MapReader m(source, field, schema::kTlsListener);
+  TlsListenerConfig tls;
+  tls.enabled = true;
+  for (const Field& item : read_list(source, m.require("certificates"))) {
+    tls.certificates.push_back(read_certificate(source, item));
+  }
+  if (const Field* f = m.find("min_version")) {
+    tls.min_version = read_choice(source, *f, kVersions) == 0 ? TlsVersion::k1_2 : TlsVersion::k1_3;
+  }
+  if (mode == ListenerMode::kHttp) tls.alpn = {"http/1.1"};
+  if (const Field* f = m.find("alpn")) tls.alpn = read_alpn(source, *f);
+  if (const Field* f = m.find("session_tickets")) tls.session_tickets = read_bool(source, *f);
+  if (const Field* f = m.find("ticket_key_rotation")) {
+    tls.ticket_key_rotation = read_duration(source, *f, /*allow_zero=*/false);
+    if (tls.ticket_key_rotation < kMinRotation || tls.ticket_key_rotation > kMaxRotation) {
+      source.fail(f->mark(), "ticket_key_rotation must be between 1s and 168h (7 days)");
+    }
+  }
+  return tls;
+}
+
+TlsClusterConfig read_cluster_tls(const Source& source, const Field& field) {
+  const MapReader m(source, field, schema::kTlsCluster);
+  TlsClusterConfig tls;
+  tls.enabled = true;
+  if (const Field* f = m.find("enabled")) tls.enabled = read_bool(source, *f);
+  if (const Field* f = m.find("verify")) tls.verify = read_bool(source, *f);
+  if (const Field* f = m.find("ca_file")) {
+    tls.ca_file = read_path(source, *f);
+    try {
+      tls::check_ca_file(tls.ca_file);
+    } catch (const tls::TlsError& e) {
+      source.fail(f->mark(), e.what());
+    }
+  }
+  if (const Field* f = m.find("sni")) {
+    tls.sni = read_string(source, *f);
+    std::transform(tls.sni.begin(), tls.sni.end(), tls.sni.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (!is_valid_name(tls.sni) || tls.sni.find('.') == 0) {
+      source.fail(f->mark(), fmt::format("expected a host name for sni, got '{}'", tls.sni));
+    }
+    if (tls::is_ip_address(tls.sni)) {
+      source.fail(f->mark(), fmt::format("sni must be a host name, not an IP address ('{}'); "
+                                         "servers given by address are verified without one",
+                                         tls.sni));
+    }
+  }
+  if (const Field* f = m.find("alpn")) tls.alpn = read_alpn(source, *f);
+  return tls;
+}
+
+}  // namespace fulcrum::config::detail

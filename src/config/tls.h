@@ -1,0 +1,17 @@
+#pragma once
+
+// Parsing of the `tls` sections of listeners and clusters. Certificate, key and CA files are
+// loaded and checked here, so `fulcrum --check` and a reload reject a bad file with its position.
+
+#include "config/config.h"
+#include "config/yaml_reader.h"
+
+namespace fulcrum::config::detail {
+
+/// A listener's `tls` mapping; `mode` chooses the ALPN default (http/1.1 for http, none for tcp).
+TlsListenerConfig read_listener_tls(const Source& source, const Field& field, ListenerMode mode);
+
+/// A cluster's `tls` mapping; its presence turns TLS to the servers on unless `enabled: false`.
+TlsClusterConfig read_cluster_tls(const Source& source, const Field& field);
+
+}  // namespace fulcrum::config::detail

@@ -1,0 +1,173 @@
+#pragma once
+
+// Streaming a message body through the proxy: each piece read from one side goes out to the
+// other right after it arrived, never buffered whole. Written as a composed operation rather
+// than a coroutine so that relaying a body costs no coroutine frame (see HttpSession).
+
+#include <asio/compose.hpp>
+#include <asio/ip/tcp.hpp>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "core/clock.h"
+#include "http/chunked.h"
+#include "http/message.h"
+#include "proxy/session_io.h"
+
+namespace fulcrum::proxy {
+
+/// Where a body ends (RFC 9112 §6.3), fed the bytes as they pass.
+class BodyFraming {
+ public:
+  /// A new body: none, `length` bytes, chunked, or until the sender closes.
+  void start(http::Framing framing, uint64_t length) {
+    framing_ = framing;
+    remaining_ = framing == http::Framing::kContentLength ? length : 0;
+    chunks_.reset();
+    done_ = framing == http::Framing::kNone ||
+            (framing == http::Framing::kContentLength && length == 0);
+  }
+
+  struct Step {
+    std::size_t body = 0;  ///< Leading bytes of the input that belong to the body.
+    bool error = false;    ///< Malformed chunked coding.
+    std::string_view error_reason;
+  };
+
+  /// Accounts for bytes that arrived; bytes past the end of the body are not consumed.
+  Step feed(std::string_view bytes) {
+    Step step;
+    switch (framing_) {
+      case http::Framing::kNone:
+        break;
+      case http::Framing::kContentLength:
+        step.body = static_cast<std::size_t>(std::min<uint64_t>(remaining_, bytes.size()));
+        remaining_ -= step.body;
+        done_ = remaining_ == 0;
+        break;
+      case http::Framing::kChunked: {
+        const auto chunk_step = chunks_.feed(bytes);
+        step = {chunk_step.consumed, chunk_step.error, chunk_step.error_reason};
+        done_ = chunk_step.done;
+        break;
+      }
+      case http::Framing::kUntilClose:
+        step.body = bytes.size();
+        break;
+    }
+    return step;
+  }
+
+  /// The sender closed: the end of an until-close body, a truncation of any other.
+  bool end_at_close() {
+    if (framing_ != http::Framing::kUntilClose) return false;
+    done_ = true;
+    return true;
+  }
+
+  /// How many bytes to read next at most: never past the end of a Content-Length body, so the
+  /// next message's bytes stay in the socket.
+  std::size_t want(std::size_t capacity) const {
+    return framing_ == http::Framing::kContentLength
+               ? static_cast<std::size_t>(std::min<uint64_t>(remaining_, capacity))
+               : capacity;
+  }
+
+  bool done() const { return done_; }
+  http::Framing framing() const { return framing_; }
+
+ private:
+  http::Framing framing_ = http::Framing::kNone;
+  uint64_t remaining_ = 0;
+  http::ChunkedDecoder chunks_;
+  bool done_ = true;
+};
+
+/// One side of a relay: its socket, the deadline guarding it and how long one read or write on
+/// it may take.
+struct RelayEnd {
+  asio::ip::tcp::socket* socket;
+  Deadline* deadline;
+  core::Nanos timeout;
+};
+
+struct RelayResult {
+  enum class Outcome : uint8_t { kDone, kReadFailed, kWriteFailed, kBadFraming };
+  Outcome outcome = Outcome::kDone;
+  uint64_t forwarded = 0;  ///< Body bytes written to the receiving side.
+  /// Bytes of the last read past the end of the body (the next message's), in the buffer at
+  /// [leftover_offset, leftover_offset + leftover).
+  std::size_t leftover_offset = 0;
+  std::size_t leftover = 0;
+};
+
+namespace detail {
+
+struct RelayOp {
+  RelayEnd from;
+  RelayEnd to;
+  BodyFraming* framing;
+  std::span<char> buffer;
+  RelayResult result{};
+  enum class State : uint8_t { kStart, kReading, kWriting } state = State::kStart;
+
+  template <typename Self>
+  void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
+    using Outcome = RelayResult::Outcome;
+    switch (state) {
+      case State::kStart:
+        return read(self);
+      case State::kReading: {
+        from.deadline->cancel();
+        if (ec) {
+          if (ec == asio::error::eof && framing->end_at_close()) return self.complete(result);
+          result.outcome = Outcome::kReadFailed;
+          return self.complete(result);
+        }
+        const auto step = framing->feed(std::string_view(buffer.data(), n));
+        if (step.error) {
+          result.outcome = Outcome::kBadFraming;
+          return self.complete(result);
+        }
+        result.leftover_offset = step.body;
+        result.leftover = n - step.body;
+        if (step.body == 0) return framing->done() ? self.complete(result) : read(self);
+        result.forwarded += step.body;
+        state = State::kWriting;
+        to.deadline->arm(*to.socket, to.timeout);
+        const std::array<asio::const_buffer, 1> piece{asio::buffer(buffer.data(), step.body)};
+        return async_send_all(*to.socket, piece, !framing->done(), std::move(self));
+      }
+      case State::kWriting:
+        to.deadline->cancel();
+        if (ec) {
+          result.outcome = Outcome::kWriteFailed;
+          return self.complete(result);
+        }
+        return framing->done() ? self.complete(result) : read(self);
+    }
+  }
+
+  template <typename Self>
+  void read(Self& self) {
+    state = State::kReading;
+    from.deadline->arm(*from.socket, from.timeout);
+    from.socket->async_read_some(asio::buffer(buffer.data(), framing->want(buffer.size())),
+                                 std::move(self));
+  }
+};
+
+}  // namespace detail
+
+/// Copies the rest of a body from `from` to `to` through `buffer` until `framing` says it ended
+/// (an until-close body ends at EOF), each piece sent with MSG_MORE while more follows. Must not
+/// be started on a body that is already done. Completes with a RelayResult.
+template <typename Token>
+auto async_relay_body(RelayEnd from, RelayEnd to, BodyFraming& framing, std::span<char> buffer,
+                      Token&& token) {
+  return asio::async_compose<Token, void(RelayResult)>(detail::RelayOp{from, to, &framing, buffer},
+                                                       token);
+}
+
+}  // namespace fulcrum::proxy

@@ -1,0 +1,58 @@
+// fulcrum-agent's option values: listen addresses and durations.
+#include "agent/options.h"
+
+#include <gtest/gtest.h>
+
+namespace fulcrum::agent {
+namespace {
+
+TEST(ListenAddressTest, Forms) {
+  std::string error;
+  auto a = parse_listen_address("127.0.0.1:1510", error);
+  ASSERT_TRUE(a) << error;
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 1510);
+  a = parse_listen_address("[::1]:0", error);
+  ASSERT_TRUE(a) << error;
+  EXPECT_EQ(a->host, "::1");
+  EXPECT_EQ(a->port, 0);
+  a = parse_listen_address(":1511", error);
+  ASSERT_TRUE(a) << error;
+  EXPECT_EQ(a->host, "0.0.0.0");
+  EXPECT_EQ(a->port, 1511);
+}
+
+TEST(ListenAddressTest, ErrorsSayWhatIsExpected) {
+  std::string error;
+  EXPECT_FALSE(parse_listen_address("1510", error));
+  EXPECT_NE(error.find("expected HOST:PORT"), std::string::npos);
+  EXPECT_FALSE(parse_listen_address("127.0.0.1:65536", error));
+  EXPECT_NE(error.find("0 to 65535"), std::string::npos);
+  EXPECT_FALSE(parse_listen_address("127.0.0.1:", error));
+  EXPECT_FALSE(parse_listen_address("127.0.0.1:x", error));
+  EXPECT_FALSE(parse_listen_address("localhost:1510", error));
+  EXPECT_NE(error.find("'localhost' is not an IPv4 address"), std::string::npos);
+  EXPECT_FALSE(parse_listen_address("::1:1510", error));
+  EXPECT_NE(error.find("brackets"), std::string::npos);
+  EXPECT_FALSE(parse_listen_address("[1.2.3.4]:1", error));
+  EXPECT_NE(error.find("not an IPv6 address"), std::string::npos);
+}
+
+TEST(DurationTest, MillisecondsSecondsAndBareNumbers) {
+  std::string error;
+  EXPECT_EQ(parse_duration("250ms", error), std::chrono::milliseconds(250));
+  EXPECT_EQ(parse_duration("2s", error), std::chrono::milliseconds(2000));
+  EXPECT_EQ(parse_duration("1500", error), std::chrono::milliseconds(1500));
+  EXPECT_EQ(parse_duration("3600s", error), std::chrono::milliseconds(3600000));
+}
+
+TEST(DurationTest, Errors) {
+  std::string error;
+  for (const char* bad : {"", "0", "0s", "-1s", "1.5s", "s", "ms", "2m", "3601s", "10 s"}) {
+    EXPECT_FALSE(parse_duration(bad, error)) << bad;
+    EXPECT_NE(error.find("expected a duration"), std::string::npos) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace fulcrum::agent

@@ -1,0 +1,133 @@
+// The proxy's request path allocates nothing in the steady state: the real daemon, in process,
+// serves keep-alive requests (small, with a body, chunked, a 64 KiB streamed response,
+// pipelined) from clients to an origin, with the access log on, while every operator new on its
+// worker threads is counted.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "proxy/daemon.h"
+#include "tests/proxy/allocation_counter.h"
+#include "tests/proxy/raw_http.h"
+
+namespace fulcrum::proxy::testing {
+namespace {
+
+constexpr int kClients = 4;
+constexpr int kRequestsPerRound = 6;
+constexpr int kWarmUpRequests = 2000;
+constexpr int kMeasuredRequests = 5000;
+
+/// One round on one connection: every kind of request the steady state must handle.
+bool one_round(RawClient& client, const TestBodies& bodies) {
+  return client.send("GET /small HTTP/1.1\r\nHost: test\r\n\r\n") &&
+         client.expect(bodies.small, false) &&
+         // A small body (PUT: replayable, so it may use a pooled server connection).
+         client.send(
+             "PUT /small HTTP/1.1\r\nHost: test\r\nContent-Length: 32\r\n\r\n"
+             "0123456789abcdef0123456789abcdef") &&
+         client.expect(bodies.small, false) &&
+         client.send("GET /chunked HTTP/1.1\r\nHost: test\r\n\r\n") &&
+         client.expect(bodies.chunked, true) &&
+         client.send("GET /big HTTP/1.1\r\nHost: test\r\n\r\n") &&
+         client.expect(bodies.big, false) &&
+         // Two pipelined requests in one segment.
+         client.send(
+             "GET /small HTTP/1.1\r\nHost: test\r\n\r\n"
+             "GET /small HTTP/1.1\r\nHost: test\r\n\r\n") &&
+         client.expect(bodies.small, false) && client.expect(bodies.small, false);
+}
+
+/// Every client runs `rounds` rounds at once, on its own thread; true when every answer was right.
+bool run_rounds(std::vector<std::unique_ptr<RawClient>>& clients, const TestBodies& bodies,
+                int rounds) {
+  std::vector<std::thread> threads;
+  std::vector<char> ok(clients.size(), 0);
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    threads.emplace_back([&, i] {
+      bool all = true;
+      for (int r = 0; r < rounds && all; ++r) all = one_round(*clients[i], bodies);
+      ok[i] = all;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (char c : ok) {
+    if (!c) return false;
+  }
+  return true;
+}
+
+std::size_t count_lines(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::size_t lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  return lines;
+}
+
+TEST(NoAllocationTest, SteadyStateRequestsAllocateNothingOnWorkerThreads) {
+  const TestBodies bodies;
+  RawBackend backend(bodies);
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("fulcrum-no-allocation-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto access_log = dir / "access.log";
+  const std::string yaml =
+      "workers: 2\n"
+      "drain_timeout: 2s\n"
+      "access_log: { enabled: true, format: text, path: " +
+      access_log.string() +
+      " }\n"
+      "listeners:\n"
+      "  - name: web\n"
+      "    listen: 127.0.0.1:0\n"
+      "    cluster: origin\n"
+      "clusters:\n"
+      "  - name: origin\n"
+      "    servers:\n"
+      "      - address: 127.0.0.1:" +
+      std::to_string(backend.port()) + "\n";
+  Daemon daemon(config::load_config_string(yaml, "no_allocation.yaml"));
+  daemon.start();
+
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<RawClient>(daemon.ports().at(0)));
+    ASSERT_TRUE(clients.back()->connected());
+  }
+  constexpr int kWarmUpRounds = kWarmUpRequests / (kClients * kRequestsPerRound) + 1;
+  constexpr int kMeasuredRounds = kMeasuredRequests / (kClients * kRequestsPerRound) + 1;
+  ASSERT_TRUE(run_rounds(clients, bodies, kWarmUpRounds));
+
+  start_counting_allocations();
+  const bool answered = run_rounds(clients, bodies, kMeasuredRounds);
+  const AllocationCounts counts = stop_counting_allocations();
+  ASSERT_TRUE(answered);
+  const int measured = kMeasuredRounds * kClients * kRequestsPerRound;
+  EXPECT_EQ(counts.worker, 0u) << counts.worker << " allocations on worker threads over "
+                               << measured << " requests (" << counts.other << " on other threads)";
+
+  // The access log was on the measured path: one line per request, every one written.
+  const std::size_t total =
+      static_cast<std::size_t>(kWarmUpRounds + kMeasuredRounds) * kClients * kRequestsPerRound;
+  EXPECT_EQ(backend.requests(), total);
+  clients.clear();
+  daemon.shutdown();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (count_lines(access_log) < total && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(count_lines(access_log), total);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace fulcrum::proxy::testing
