@@ -56,7 +56,7 @@ struct TlsCertificateFiles {
 
 /// A listener's `tls`: TLS terminated here (docs/tls.md).
 struct TlsListenerConfig {
-  bool enabled = false;  ///< The listener has a `tls` section.
+  bool enabled = false;                           ///< The listener has a `tls` section.
   std::vector<TlsCertificateFiles> certificates;  ///< SNI picks one; the first is the default.
   TlsVersion min_version = TlsVersion::k1_2;
   std::vector<std::string> alpn;  ///< Preference order; default [http/1.1] in http mode.
