@@ -20,7 +20,8 @@ std::vector<WatchedCluster> watched_clusters(proxy::Runtime& runtime) {
   std::vector<WatchedCluster> out;
   for (auto& cluster : runtime.clusters()) {
     const auto& c = cluster.config;
-    out.push_back({cluster.cluster.get(), {c.name, c.health_check, c.agent, c.health}});
+    out.push_back(
+        {cluster.cluster.get(), {c.name, c.health_check, c.agent, c.health, cluster.tls}});
   }
   return out;
 }

@@ -4,14 +4,18 @@
 #include <fmt/format.h>
 
 #include <asio/buffer.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/write.hpp>
 #include <functional>
+#include <optional>
 
 #include "health/probe_socket.h"
 #include "health/probes.h"
 #include "http/chunked.h"
 #include "http/message.h"
+#include "tls/client_context.h"
+#include "tls/stream.h"
 
 namespace fulcrum::health {
 namespace {
@@ -67,6 +71,25 @@ class BodyReader {
   std::string body_;
 };
 
+// A server closing without close_notify ends the stream all the same: the check only reads.
+bool ended(const std::error_code& ec) {
+  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+}
+
+// The check's connection, plain or TLS as the cluster's requests go; nullopt and the reason
+// when TLS cannot start.
+std::optional<tls::Stream> make_stream(const asio::any_io_executor& executor,
+                                       const HttpCheck& check, std::string& failure) {
+  asio::ip::tcp::socket socket(executor);
+  if (!check.tls) return tls::Stream(std::move(socket));
+  try {
+    return tls::Stream::connect(std::move(socket), *check.tls, check.tls_host);
+  } catch (const tls::TlsError& e) {
+    failure = e.what();
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 HttpCheck HttpCheck::make(const config::HealthCheckConfig& config, std::string_view host_header) {
@@ -85,14 +108,26 @@ HttpCheck HttpCheck::make(const config::HealthCheckConfig& config, std::string_v
 asio::awaitable<CheckResult> http_check(asio::ip::tcp::endpoint endpoint, const HttpCheck& check,
                                         core::Nanos timeout) {
   const auto executor = co_await asio::this_coro::executor;
-  asio::ip::tcp::socket socket(executor);
+  std::string failure;
+  std::optional<tls::Stream> stream = make_stream(executor, check, failure);
+  if (!stream) co_return CheckResult{false, std::move(failure)};
+  asio::ip::tcp::socket& socket = stream->socket();
   const detail::CloseWithReset close_on_exit(socket);
   proxy::Deadline deadline(executor);
   deadline.arm(socket, timeout);
-  std::string failure = co_await detail::connect_probe(socket, endpoint, deadline, timeout);
+  failure = co_await detail::connect_probe(socket, endpoint, deadline, timeout);
   if (!failure.empty()) co_return CheckResult{false, std::move(failure)};
+  if (stream->is_tls()) {
+    auto [ec] = co_await stream->async_handshake(proxy::kNoThrow);
+    if (ec) {
+      co_return CheckResult{
+          false, deadline.expired()
+                     ? detail::failure_reason(ec, deadline, timeout)
+                     : "TLS handshake failed: " + tls::describe_handshake_error(stream->ssl(), ec)};
+    }
+  }
   auto [write_error, written] =
-      co_await asio::async_write(socket, asio::buffer(check.request), proxy::kNoThrow);
+      co_await asio::async_write(*stream, asio::buffer(check.request), proxy::kNoThrow);
   if (write_error)
     co_return CheckResult{false, detail::failure_reason(write_error, deadline, timeout)};
 
@@ -104,10 +139,10 @@ asio::awaitable<CheckResult> http_check(asio::ip::tcp::endpoint endpoint, const 
   for (;;) {
     const std::size_t old_size = buffer.size();
     buffer.resize(old_size + kReadChunk);
-    auto [ec, n] = co_await socket.async_read_some(
+    auto [ec, n] = co_await stream->async_read_some(
         asio::buffer(buffer.data() + old_size, kReadChunk), proxy::kNoThrow);
     buffer.resize(old_size + n);
-    if (ec == asio::error::eof) {
+    if (ended(ec)) {
       co_return CheckResult{false, buffer.empty() ? "connection closed without a response"
                                                   : "connection closed in the response head"};
     }
@@ -128,8 +163,8 @@ asio::awaitable<CheckResult> http_check(asio::ip::tcp::endpoint endpoint, const 
   body.feed(std::string_view(buffer).substr(head.head_size));
   std::string chunk(kReadChunk, '\0');
   while (!body.done()) {
-    auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), proxy::kNoThrow);
-    if (ec == asio::error::eof) break;
+    auto [ec, n] = co_await stream->async_read_some(asio::buffer(chunk), proxy::kNoThrow);
+    if (ended(ec)) break;
     if (ec) co_return CheckResult{false, detail::failure_reason(ec, deadline, timeout)};
     body.feed(std::string_view(chunk.data(), n));
   }

@@ -7,12 +7,17 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/config.h"
 #include "core/clock.h"
+
+namespace fulcrum::tls {
+class ClientTlsContext;
+}  // namespace fulcrum::tls
 
 namespace fulcrum::health {
 
@@ -30,6 +35,9 @@ struct HttpCheck {
   std::string method;
   std::vector<config::StatusRange> expect_status;
   std::string expect_body;  ///< Searched in the first kMaxBodyBytes of the body; empty: no.
+  /// TLS as the cluster's requests use it (verified, same SNI); null: plain TCP.
+  std::shared_ptr<const tls::ClientTlsContext> tls;
+  std::string tls_host;  ///< The server's host, named and verified through `tls`.
   static constexpr std::size_t kMaxBodyBytes = 16 * 1024;
 
   /// `host_header`: the configured `host`, or the server's address.

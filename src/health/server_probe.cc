@@ -10,6 +10,7 @@
 #include "health/apply_agent_answer.h"
 #include "proxy/address_resolution.h"
 #include "proxy/session_io.h"
+#include "tls/client_context.h"
 
 namespace fulcrum::health {
 namespace {
@@ -83,7 +84,10 @@ ServerProbe::ServerProbe(const ClusterHealthConfig& cluster_config, core::Server
       rise_fall(cluster_config.check.rise, cluster_config.check.fall,
                 cluster_config.check.initially_up),
       http(HttpCheck::make(cluster_config.check, spec.address)),
-      agent_port(spec.agent_port != 0 ? spec.agent_port : cluster_config.agent.port) {}
+      agent_port(spec.agent_port != 0 ? spec.agent_port : cluster_config.agent.port) {
+  http.tls = cluster_config.tls;
+  http.tls_host = tls::host_of(spec.address);
+}
 
 void ServerProbe::apply_initial_state() {
   if (checks_enabled()) {

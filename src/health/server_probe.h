@@ -29,6 +29,8 @@ struct ClusterHealthConfig {
   config::HealthCheckConfig check;
   config::AgentConfig agent;
   core::HealthOptions options;  ///< slow_start for servers coming back.
+  /// The cluster's TLS to its servers, which http checks use too; null: plain TCP.
+  std::shared_ptr<const tls::ClientTlsContext> tls;
 };
 
 /// Totals over every server, readable from any thread (tests, later metrics).

@@ -84,10 +84,10 @@ class BodyFraming {
   bool done_ = true;
 };
 
-/// One side of a relay: its socket, the deadline guarding it and how long one read or write on
+/// One side of a relay: its stream, the deadline guarding it and how long one read or write on
 /// it may take.
 struct RelayEnd {
-  asio::ip::tcp::socket* socket;
+  tls::Stream* stream;
   Deadline* deadline;
   core::Nanos timeout;
 };
@@ -135,9 +135,9 @@ struct RelayOp {
         if (step.body == 0) return framing->done() ? self.complete(result) : read(self);
         result.forwarded += step.body;
         state = State::kWriting;
-        to.deadline->arm(*to.socket, to.timeout);
+        to.deadline->arm(to.stream->socket(), to.timeout);
         const std::array<asio::const_buffer, 1> piece{asio::buffer(buffer.data(), step.body)};
-        return async_send_all(*to.socket, piece, !framing->done(), std::move(self));
+        return async_send_all(*to.stream, piece, !framing->done(), std::move(self));
       }
       case State::kWriting:
         to.deadline->cancel();
@@ -152,8 +152,8 @@ struct RelayOp {
   template <typename Self>
   void read(Self& self) {
     state = State::kReading;
-    from.deadline->arm(*from.socket, from.timeout);
-    from.socket->async_read_some(asio::buffer(buffer.data(), framing->want(buffer.size())),
+    from.deadline->arm(from.stream->socket(), from.timeout);
+    from.stream->async_read_some(asio::buffer(buffer.data(), framing->want(buffer.size())),
                                  std::move(self));
   }
 };

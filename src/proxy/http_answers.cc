@@ -74,7 +74,7 @@ asio::awaitable<void> HttpSession::reply_error(int status, std::string_view mess
   const std::size_t n = http::write_simple_response(
       status, std::string_view(body, std::min(body_end.size, sizeof body)), true, buffer);
   const std::array<asio::const_buffer, 1> buffers{asio::buffer(buffer.data(), n)};
-  client_deadline_.arm(client_, listener_.config.timeouts.client_idle);
+  client_deadline_.arm(client_.socket(), listener_.config.timeouts.client_idle);
   co_await async_send_all(client_, buffers, false, kNoThrow);
   client_deadline_.cancel();
   keep_alive_ = false;
@@ -90,13 +90,12 @@ void HttpSession::note_response(int status) {
   if (result.outcome == core::EjectionOutcome::kNotTriggered) return;
   const std::string_view cluster = request_.cluster->config.name;
   if (result.ejected()) {
-    spdlog::warn(
-        "cluster {}: server {} ejected for {} ms after {} consecutive {} (ejected {} times)",
-        cluster, request_.upstream, result.duration.count() / 1'000'000, result.consecutive,
-        core::to_string(result.trigger), result.times_ejected);
+    spdlog::warn("cluster {}: server {} ejected for {} ms after {} {} (ejected {} times)", cluster,
+                 request_.upstream, result.duration.count() / 1'000'000, result.consecutive,
+                 core::to_string(result.trigger), result.times_ejected);
   } else {
-    spdlog::info("cluster {}: server {} reached {} consecutive {} but stays: {}", cluster,
-                 request_.upstream, result.consecutive, core::to_string(result.trigger),
+    spdlog::info("cluster {}: server {} reached {} {} but stays: {}", cluster, request_.upstream,
+                 result.consecutive, core::to_string(result.trigger),
                  core::to_string(result.outcome));
   }
 }

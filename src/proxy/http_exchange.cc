@@ -22,7 +22,7 @@ HttpSession::Exchange HttpSession::prepare_request(std::array<asio::const_buffer
   request_.upgrade = false;
 
   const http::ForwardInfo info{.client_ip = std::string_view(client_ip_, client_ip_len_),
-                               .proto = "http",
+                               .proto = listener_.tls ? "https" : "http",
                                .listener_host = head_.host};
   const std::size_t head_bytes = http::write_forwarded_request_head(head_, info, out_.span());
   if (head_bytes == 0) return Exchange::kBadResponse;  // Cannot happen within limits.
@@ -41,7 +41,7 @@ HttpSession::Exchange HttpSession::request_sent(const std::error_code& ec) {
 }
 
 HttpSession::Exchange HttpSession::request_body_sent(const RelayResult& relayed,
-                                                     asio::ip::tcp::socket& upstream) {
+                                                     tls::Stream& upstream) {
   switch (relayed.outcome) {
     case RelayResult::Outcome::kReadFailed:
       return Exchange::kClientGone;
@@ -62,7 +62,7 @@ HttpSession::Exchange HttpSession::request_body_sent(const RelayResult& relayed,
       request_.close_after = true;
     }
   }
-  upstream_deadline_.arm(upstream, request_.cluster->config.timeouts.response);
+  upstream_deadline_.arm(upstream.socket(), request_.cluster->config.timeouts.response);
   return Exchange::kContinue;
 }
 
@@ -102,11 +102,11 @@ HttpSession::Exchange HttpSession::response_read(const std::error_code& ec, std:
   return Exchange::kContinue;
 }
 
-asio::awaitable<HttpSession::Exchange> HttpSession::relay_interim(asio::ip::tcp::socket& upstream) {
+asio::awaitable<HttpSession::Exchange> HttpSession::relay_interim(tls::Stream& upstream) {
   // Relayed as is; the final response follows.
   const std::array<asio::const_buffer, 1> interim{
       asio::buffer(scratch_.data() + scratch_begin_, response_.head_size)};
-  client_deadline_.arm(client_, listener_.config.timeouts.client_idle);
+  client_deadline_.arm(client_.socket(), listener_.config.timeouts.client_idle);
   auto [ec] = co_await async_send_all(client_, interim, false, kNoThrow);
   client_deadline_.cancel();
   if (ec) co_return Exchange::kClientGone;
@@ -123,7 +123,7 @@ asio::awaitable<HttpSession::Exchange> HttpSession::relay_interim(asio::ip::tcp:
                                                scratch_.span(), kNoThrow);
     co_return request_body_sent(relayed, upstream);
   }
-  upstream_deadline_.arm(upstream, request_.cluster->config.timeouts.response);
+  upstream_deadline_.arm(upstream.socket(), request_.cluster->config.timeouts.response);
   co_return Exchange::kContinue;
 }
 
@@ -171,8 +171,7 @@ HttpSession::Exchange HttpSession::response_head_sent(const std::error_code& ec)
   return response_complete();
 }
 
-asio::awaitable<HttpSession::Exchange> HttpSession::tunnel_upgrade(
-    asio::ip::tcp::socket& upstream) {
+asio::awaitable<HttpSession::Exchange> HttpSession::tunnel_upgrade(tls::Stream& upstream) {
   // Bytes the client sent after its upgrade request are tunnel data too.
   const std::size_t after_head = in_begin_ + head_.head_size;
   if (in_end_ > after_head) {

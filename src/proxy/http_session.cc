@@ -9,6 +9,7 @@
 #include "http/forward.h"
 #include "proxy/address_resolution.h"
 #include "proxy/sessions.h"
+#include "proxy/tls_session.h"
 
 namespace fulcrum::proxy {
 
@@ -44,12 +45,12 @@ std::string_view cookie_value(std::string_view cookies, std::string_view name) {
 
 }  // namespace
 
-HttpSession::HttpSession(Worker& worker, ListenerRuntime& listener, asio::ip::tcp::socket client,
+HttpSession::HttpSession(Worker& worker, ListenerRuntime& listener, tls::Stream client,
                          const asio::ip::tcp::endpoint& peer)
     : worker_(worker),
       listener_(listener),
       client_(std::move(client)),
-      registration_{&client_},
+      registration_{&client_.socket()},
       client_deadline_(client_.get_executor()),
       upstream_deadline_(client_.get_executor()),
       in_(worker.head_buffers().acquire()) {
@@ -65,11 +66,20 @@ HttpSession::~HttpSession() {
 
 asio::awaitable<void> run_http_session(Worker& worker, ListenerRuntime& listener,
                                        asio::ip::tcp::socket client, asio::ip::tcp::endpoint peer) {
-  HttpSession session(worker, listener, std::move(client), peer);
+  std::optional<tls::Stream> stream = open_client_stream(std::move(client), listener);
+  if (!stream) co_return;
+  HttpSession session(worker, listener, std::move(*stream), peer);
   co_await session.run();
 }
 
 asio::awaitable<void> HttpSession::run() {
+  if (client_.is_tls() &&
+      !co_await handshake_client(client_, client_deadline_, listener_.config.timeouts.client_header,
+                                 listener_.config.name)) {
+    std::error_code ignored;
+    client_.socket().close(ignored);  // No session to end with close_notify.
+    co_return;
+  }
   while (keep_alive_) {
     // The request head: parse what is buffered (pipelined requests often are), read on until
     // it is complete.
@@ -121,23 +131,23 @@ asio::awaitable<void> HttpSession::run() {
       for (int connection_try = 0; connection_try < 2; ++connection_try) {
         request_.attempt_start = worker_.clock().now();
         request_.sent_to_server = false;
-        std::optional<asio::ip::tcp::socket> upstream = take_pooled(*slot, connection_try);
+        std::optional<tls::Stream> upstream = take_pooled(*slot, connection_try);
         const bool pooled = upstream.has_value();
         if (!pooled) {
-          upstream = co_await connect(pick.member->spec.resolved);
+          upstream = co_await connect(pick.member->spec);
           if (!upstream) {
             result = Exchange::kNoResponse;
             break;
           }
         }
-        asio::ip::tcp::socket& server = *upstream;
+        tls::Stream& server = *upstream;
 
         // The request: head and buffered body in one send, then the rest of the body.
         std::array<asio::const_buffer, 2> out;
         bool more = false;
         result = prepare_request(out, more);
         if (result == Exchange::kContinue) {
-          upstream_deadline_.arm(server, timeouts.response);
+          upstream_deadline_.arm(server.socket(), timeouts.response);
           auto [ec] = co_await async_send_all(server, out, more, kNoThrow);
           result = request_sent(ec);
         }
@@ -165,7 +175,7 @@ asio::awaitable<void> HttpSession::run() {
         // The response: head and buffered body in one send, then the rest of the body.
         if (result == Exchange::kContinue) result = prepare_response(out, more);
         if (result == Exchange::kContinue) {
-          client_deadline_.arm(client_, client_idle);
+          client_deadline_.arm(client_.socket(), client_idle);
           auto [ec] = co_await async_send_all(client_, out, more, kNoThrow);
           result = response_head_sent(ec);
         }
@@ -197,6 +207,8 @@ asio::awaitable<void> HttpSession::run() {
     } else {
       co_await answer_failure(result, any_attempt, limited);
       keep_alive_ = false;
+      // A TLS client tells a truncated response by the missing close_notify.
+      close_notify_ = result != Exchange::kBrokenMidStream && result != Exchange::kClientGone;
     }
     // Between requests a connection holds only its input buffer.
     scratch_ = {};
@@ -204,10 +216,12 @@ asio::awaitable<void> HttpSession::run() {
     registration_.idle = true;
     if (worker_.draining()) keep_alive_ = false;
   }
-  // Close cleanly: send FIN first so a client still writing sees an orderly end.
+  // Close cleanly: send FIN first (after close_notify on TLS, so the client may resume its
+  // session) so a client still writing sees an orderly end.
+  if (client_.is_tls() && close_notify_) co_await send_close_notify(client_, client_deadline_);
   std::error_code ignored;
-  client_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  client_.close(ignored);
+  client_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  client_.socket().close(ignored);
 }
 
 HttpSession::HeadRead HttpSession::parse_head(http::ParseError& error) {
@@ -240,9 +254,9 @@ HttpSession::HeadRead HttpSession::parse_head(http::ParseError& error) {
   // Idle timeout until the first byte; from then on the whole head must arrive within
   // client_header (slowloris defence: trickling bytes does not extend it).
   if (pending.empty()) {
-    client_deadline_.arm(client_, listener_.config.timeouts.client_idle);
+    client_deadline_.arm(client_.socket(), listener_.config.timeouts.client_idle);
   } else if (!header_clock_running_) {
-    client_deadline_.arm(client_, listener_.config.timeouts.client_header);
+    client_deadline_.arm(client_.socket(), listener_.config.timeouts.client_header);
     header_clock_running_ = true;
   }
   return HeadRead::kIncomplete;
@@ -318,17 +332,16 @@ UpstreamPool::Slot* HttpSession::admit(core::TryList& tries, const core::Pick& p
   return &worker_.pool().slot(pick.member->state, address);
 }
 
-std::optional<asio::ip::tcp::socket> HttpSession::take_pooled(UpstreamPool::Slot& slot,
-                                                              int connection_try) {
+std::optional<tls::Stream> HttpSession::take_pooled(UpstreamPool::Slot& slot, int connection_try) {
   if (connection_try != 0 || !request_.retryable) return std::nullopt;
   return worker_.pool().take(slot, request_.attempt_start, request_.cluster->config.timeouts.idle);
 }
 
-asio::awaitable<std::optional<asio::ip::tcp::socket>> HttpSession::connect(
-    const core::NetAddress& address) {
-  std::optional<asio::ip::tcp::socket> upstream(std::in_place, worker_.io());
-  upstream_deadline_.arm(*upstream, request_.cluster->config.timeouts.connect);
-  auto [ec] = co_await upstream->async_connect(to_endpoint(address), kNoThrow);
+asio::awaitable<std::optional<tls::Stream>> HttpSession::connect(const core::ServerSpec& server) {
+  const ClusterRuntime& cluster = *request_.cluster;
+  asio::ip::tcp::socket socket(worker_.io());
+  upstream_deadline_.arm(socket, cluster.config.timeouts.connect);
+  auto [ec] = co_await socket.async_connect(to_endpoint(server.resolved), kNoThrow);
   upstream_deadline_.cancel();
   if (ec) {
     request_.tries->report_failure(request_.pick,
@@ -336,18 +349,28 @@ asio::awaitable<std::optional<asio::ip::tcp::socket>> HttpSession::connect(
     co_return std::nullopt;
   }
   std::error_code ignored;
-  upstream->set_option(asio::ip::tcp::no_delay(true), ignored);
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  if (!cluster.tls) co_return tls::Stream(std::move(socket));
+  // TLS: the handshake is part of connecting (nothing of the request was sent yet, so a failure
+  // moves on to the next server like a refused connection).
+  std::optional<tls::Stream> upstream = co_await connect_tls(
+      std::move(socket), *cluster.tls, server.address, cluster.config, upstream_deadline_);
+  if (!upstream) {
+    request_.tries->report_failure(request_.pick, upstream_deadline_.expired()
+                                                      ? core::FailureCause::kTimeout
+                                                      : core::FailureCause::kReset);
+  }
   co_return upstream;
 }
 
-void HttpSession::finish_connection(UpstreamPool::Slot& slot, asio::ip::tcp::socket& upstream,
+void HttpSession::finish_connection(UpstreamPool::Slot& slot, tls::Stream& upstream,
                                     Exchange result) {
   if (result == Exchange::kDone && request_.upstream_reusable && !worker_.draining()) {
     worker_.pool().give_back(slot, std::move(upstream), worker_.clock().now(),
                              request_.cluster->config.max_idle_per_server);
   } else {
     std::error_code ignored;
-    upstream.close(ignored);
+    upstream.socket().close(ignored);
   }
 }
 

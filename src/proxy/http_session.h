@@ -10,6 +10,7 @@
 #include "proxy/body_relay.h"
 #include "proxy/session_io.h"
 #include "proxy/worker.h"
+#include "tls/stream.h"
 
 namespace fulcrum::proxy {
 
@@ -25,7 +26,7 @@ namespace fulcrum::proxy {
 /// connecting, interim responses, upgrades, error replies.
 class HttpSession {
  public:
-  HttpSession(Worker& worker, ListenerRuntime& listener, asio::ip::tcp::socket client,
+  HttpSession(Worker& worker, ListenerRuntime& listener, tls::Stream client,
               const asio::ip::tcp::endpoint& peer);
   ~HttpSession();
 
@@ -85,22 +86,21 @@ class HttpSession {
   Start start_request();
   std::optional<uint64_t> hash_key(std::size_t cluster_index) const;
   UpstreamPool::Slot* admit(core::TryList& tries, const core::Pick& pick, bool& limited);
-  std::optional<asio::ip::tcp::socket> take_pooled(UpstreamPool::Slot& slot, int connection_try);
-  asio::awaitable<std::optional<asio::ip::tcp::socket>> connect(const core::NetAddress& address);
-  void finish_connection(UpstreamPool::Slot& slot, asio::ip::tcp::socket& upstream,
-                         Exchange result);
+  std::optional<tls::Stream> take_pooled(UpstreamPool::Slot& slot, int connection_try);
+  asio::awaitable<std::optional<tls::Stream>> connect(const core::ServerSpec& server);
+  void finish_connection(UpstreamPool::Slot& slot, tls::Stream& upstream, Exchange result);
   bool finish_request();
 
   // Upstream side (http_exchange.cc): each step after an await says whether to go on.
   Exchange prepare_request(std::array<asio::const_buffer, 2>& out, bool& body_follows);
   Exchange request_sent(const std::error_code& ec);
-  Exchange request_body_sent(const RelayResult& relayed, asio::ip::tcp::socket& upstream);
+  Exchange request_body_sent(const RelayResult& relayed, tls::Stream& upstream);
   ResponseParse parse_response_head();
   Exchange response_read(const std::error_code& ec, std::size_t n);
-  asio::awaitable<Exchange> relay_interim(asio::ip::tcp::socket& upstream);
+  asio::awaitable<Exchange> relay_interim(tls::Stream& upstream);
   Exchange prepare_response(std::array<asio::const_buffer, 2>& out, bool& more);
   Exchange response_head_sent(const std::error_code& ec);
-  asio::awaitable<Exchange> tunnel_upgrade(asio::ip::tcp::socket& upstream);
+  asio::awaitable<Exchange> tunnel_upgrade(tls::Stream& upstream);
   Exchange response_body_sent(const RelayResult& relayed);
   Exchange response_complete();
 
@@ -111,13 +111,13 @@ class HttpSession {
   void log();
 
   RelayEnd client_end(core::Nanos timeout) { return {&client_, &client_deadline_, timeout}; }
-  RelayEnd upstream_end(asio::ip::tcp::socket& upstream, core::Nanos timeout) {
+  RelayEnd upstream_end(tls::Stream& upstream, core::Nanos timeout) {
     return {&upstream, &upstream_deadline_, timeout};
   }
 
   Worker& worker_;
   ListenerRuntime& listener_;
-  asio::ip::tcp::socket client_;
+  tls::Stream client_;  ///< Plain TCP or TLS: a branch per operation, no virtual call.
   SessionHandle registration_;
   Deadline client_deadline_;
   Deadline upstream_deadline_;
@@ -133,6 +133,7 @@ class HttpSession {
   std::size_t response_hint_ = 0;
   bool response_any_byte_ = false;
   bool keep_alive_ = true;
+  bool close_notify_ = true;  ///< TLS: end with close_notify (not after a truncated response).
   http::RequestHead head_;
   http::ResponseHead response_;
   BodyFraming response_body_;

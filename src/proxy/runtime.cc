@@ -5,6 +5,8 @@
 #include <stdexcept>
 
 #include "proxy/address_resolution.h"
+#include "tls/client_context.h"
+#include "tls/server_context.h"
 
 namespace fulcrum::proxy {
 
@@ -26,7 +28,10 @@ Runtime::Runtime(config::Config config)
       }
       server.resolved = it->second;
     }
-    ClusterRuntime runtime{cluster_config, nullptr};
+    ClusterRuntime runtime{cluster_config, nullptr, nullptr};
+    if (cluster_config.tls.enabled) {
+      runtime.tls = std::make_shared<tls::ClientTlsContext>(cluster_config.tls);
+    }
     runtime.cluster =
         std::make_unique<core::Cluster>(core::ClusterOptions{.name = cluster_config.name,
                                                              .policy = cluster_config.policy,
@@ -50,6 +55,9 @@ Runtime::Runtime(config::Config config)
     }
     if (listener_config.mode == config::ListenerMode::kTcp) {
       listener->tcp_cluster_index = cluster_index(listener_config.cluster);
+    }
+    if (listener_config.tls.enabled) {
+      listener->tls = std::make_shared<tls::ServerTlsContext>(listener_config.tls);
     }
     listeners_.push_back(std::move(listener));
   }

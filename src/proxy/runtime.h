@@ -15,12 +15,18 @@
 #include "core/cluster.h"
 #include "proxy/access_log.h"
 
+namespace fulcrum::tls {
+class ServerTlsContext;
+class ClientTlsContext;
+}  // namespace fulcrum::tls
+
 namespace fulcrum::proxy {
 
 /// A configured cluster at run time: the balancing core's cluster plus proxy settings.
 struct ClusterRuntime {
   config::ClusterConfig config;
   std::unique_ptr<core::Cluster> cluster;
+  std::shared_ptr<tls::ClientTlsContext> tls;  ///< TLS to the servers; null: plain TCP.
 };
 
 struct RouteRuntime {
@@ -36,6 +42,7 @@ struct ListenerRuntime {
   std::atomic<uint32_t> connections{0};
   std::atomic<uint64_t> accepted_total{0};
   std::atomic<uint64_t> rejected_total{0};
+  std::shared_ptr<tls::ServerTlsContext> tls;  ///< TLS terminated here; null: plain TCP.
 };
 
 /// Everything the workers share. Built once at start, immutable afterwards except for the
@@ -56,6 +63,12 @@ class Runtime {
   /// Index of the cluster serving (host, path) on `listener`, or SIZE_MAX when no route matches.
   static std::size_t route(const ListenerRuntime& listener, std::string_view host,
                            std::string_view path);
+
+  /// Loads every TLS listener's certificate files again (renewed certificates), for SIGHUP:
+  /// new handshakes use them, open connections keep theirs. A listener whose files fail keeps
+  /// its current certificates; the failure is logged. Returns false if any failed. Thread-safe.
+  /// Defined in runtime_tls.cc.
+  bool reload_tls();
 
   AccessLog& access_log() { return access_log_; }
   std::atomic<bool>& draining() { return draining_; }

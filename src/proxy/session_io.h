@@ -20,6 +20,7 @@
 
 #include "core/clock.h"
 #include "core/try_list.h"
+#include "tls/stream.h"
 
 namespace fulcrum::proxy {
 
@@ -91,10 +92,10 @@ class Deadline {
 namespace detail {
 
 /// The state of async_send_all: what is left to send, advanced in place after each send. The
-/// array goes to the socket by value (unused entries empty), because the state itself moves
+/// array goes to the stream by value (unused entries empty), because the state itself moves
 /// with each operation: a view into it would dangle.
 struct SendAllOp {
-  asio::ip::tcp::socket& socket;
+  tls::Stream& stream;
   std::array<asio::const_buffer, 4> buffers;
   asio::socket_base::message_flags flags;
   bool started = false;
@@ -113,21 +114,28 @@ struct SendAllOp {
       if (!rest) return self.complete(ec);
     }
     started = true;
-    socket.async_send(buffers, flags, std::move(self));
+    // Plain TCP gathers every buffer into one system call, with MSG_MORE; TLS writes a record
+    // per call from the first non-empty buffer and this loop goes on with the rest.
+    if (stream.is_tls()) {
+      stream.async_write_some(buffers, std::move(self));
+    } else {
+      stream.socket().async_send(buffers, flags, std::move(self));
+    }
   }
 };
 
 }  // namespace detail
 
-/// Sends every byte of `buffers` (at most 4 of them, gathered into one system call) and completes
-/// with an error_code. With `more`, the kernel is told more data follows at once (MSG_MORE), so a
-/// streamed body goes out in full segments instead of one small packet per read; the last write
-/// of a message must pass `more = false` or it lingers corked. A composed operation, not a
-/// coroutine: its state travels with the socket operation, so sending costs no frame allocation.
+/// Sends every byte of `buffers` (at most 4 of them, gathered into one system call on plain TCP)
+/// and completes with an error_code. With `more`, the kernel is told more data follows at once
+/// (MSG_MORE, plain TCP only), so a streamed body goes out in full segments instead of one small
+/// packet per read; the last write of a message must pass `more = false` or it lingers corked.
+/// A composed operation, not a coroutine: its state travels with the socket operation, so
+/// sending costs no frame allocation.
 template <typename Token>
-auto async_send_all(asio::ip::tcp::socket& socket, std::span<const asio::const_buffer> buffers,
-                    bool more, Token&& token) {
-  detail::SendAllOp op{socket, {}, more ? MSG_MORE : 0};
+auto async_send_all(tls::Stream& stream, std::span<const asio::const_buffer> buffers, bool more,
+                    Token&& token) {
+  detail::SendAllOp op{stream, {}, more ? MSG_MORE : 0};
   std::copy_n(buffers.begin(), std::min(buffers.size(), op.buffers.size()), op.buffers.begin());
   return asio::async_compose<Token, void(std::error_code)>(std::move(op), token);
 }

@@ -1,6 +1,7 @@
 #include "proxy/tunnel.h"
 
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/write.hpp>
@@ -18,8 +19,8 @@ struct Activity {
   steady_clock::time_point last = steady_clock::now();
 };
 
-asio::awaitable<void> copy(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to,
-                           std::span<char> buffer, uint64_t& total, Activity& activity) {
+asio::awaitable<void> copy(tls::Stream& from, tls::Stream& to, std::span<char> buffer,
+                           uint64_t& total, Activity& activity) {
   for (;;) {
     auto [read_error, n] =
         co_await from.async_read_some(asio::buffer(buffer.data(), buffer.size()), kNoThrow);
@@ -30,15 +31,15 @@ asio::awaitable<void> copy(asio::ip::tcp::socket& from, asio::ip::tcp::socket& t
       total += written;
       if (write_error) read_error = write_error;
     }
-    if (read_error == asio::error::eof) {
-      std::error_code ignored;
-      to.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    // A TLS peer that closes without close_notify ends its direction all the same.
+    if (read_error == asio::error::eof || read_error == asio::ssl::error::stream_truncated) {
+      co_await to.async_shutdown_send(kNoThrow);
       co_return;
     }
     if (read_error) {
       std::error_code ignored;
-      from.close(ignored);
-      to.close(ignored);
+      from.socket().close(ignored);
+      to.socket().close(ignored);
       co_return;
     }
   }
@@ -57,7 +58,7 @@ asio::awaitable<void> watch_idle(Activity& activity, core::Nanos idle_timeout) {
 
 }  // namespace
 
-asio::awaitable<TunnelStats> tunnel(asio::ip::tcp::socket& client, asio::ip::tcp::socket& server,
+asio::awaitable<TunnelStats> tunnel(tls::Stream& client, tls::Stream& server,
                                     std::span<char> client_buffer, std::span<char> server_buffer,
                                     core::Nanos idle_timeout) {
   using namespace asio::experimental::awaitable_operators;
@@ -67,8 +68,8 @@ asio::awaitable<TunnelStats> tunnel(asio::ip::tcp::socket& client, asio::ip::tcp
              copy(server, client, server_buffer, stats.server_to_client, activity)) ||
             watch_idle(activity, idle_timeout));
   std::error_code ignored;
-  client.close(ignored);
-  server.close(ignored);
+  client.socket().close(ignored);
+  server.socket().close(ignored);
   co_return stats;
 }
 

@@ -29,8 +29,8 @@ UpstreamPool::Slot& UpstreamPool::slot(const std::shared_ptr<core::ServerState>&
   return it->second;
 }
 
-std::optional<asio::ip::tcp::socket> UpstreamPool::take(Slot& slot, core::Nanos now,
-                                                        core::Nanos max_idle_time) {
+std::optional<tls::Stream> UpstreamPool::take(Slot& slot, core::Nanos now,
+                                              core::Nanos max_idle_time) {
   while (!slot.idle.empty()) {
     Slot::Idle idle = std::move(slot.idle.back());
     slot.idle.pop_back();
@@ -38,30 +38,29 @@ std::optional<asio::ip::tcp::socket> UpstreamPool::take(Slot& slot, core::Nanos 
     // is checked. Either way only replayable requests get pooled connections, and a stale one
     // is retried on a fresh connection, so a close racing this check loses nothing.
     const core::Nanos idle_for = now - idle.since;
-    if (idle_for < max_idle_time && (idle_for < kTrustedIdle || looks_open(idle.socket))) {
-      return std::move(idle.socket);
+    if (idle_for < max_idle_time && (idle_for < kTrustedIdle || looks_open(idle.stream.socket()))) {
+      return std::move(idle.stream);
     }
     std::error_code ignored;
-    idle.socket.close(ignored);
+    idle.stream.socket().close(ignored);
   }
   return std::nullopt;
 }
 
-void UpstreamPool::give_back(Slot& slot, asio::ip::tcp::socket socket, core::Nanos now,
-                             uint32_t max_idle) {
+void UpstreamPool::give_back(Slot& slot, tls::Stream stream, core::Nanos now, uint32_t max_idle) {
   if (slot.idle.size() >= max_idle) {
     std::error_code ignored;
-    socket.close(ignored);
+    stream.socket().close(ignored);
     return;
   }
-  slot.idle.push_back({std::move(socket), now});
+  slot.idle.push_back({std::move(stream), now});
 }
 
 void UpstreamPool::close_all() {
   for (auto& [key, slot] : slots_) {
     for (auto& idle : slot.idle) {
       std::error_code ignored;
-      idle.socket.close(ignored);
+      idle.stream.socket().close(ignored);
     }
     slot.idle.clear();
   }

@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/server.h"
+#include "tls/stream.h"
 
 namespace fulcrum::proxy {
 
@@ -18,7 +19,7 @@ class UpstreamPool {
     core::NetAddress address;                   ///< Where the idle connections lead.
     std::shared_ptr<core::ServerState> server;  // Keeps the key's identity alive.
     struct Idle {
-      asio::ip::tcp::socket socket;
+      tls::Stream stream;  ///< Plain TCP or TLS, the handshake done.
       core::Nanos since;
     };
     std::vector<Idle> idle;
@@ -30,10 +31,10 @@ class UpstreamPool {
 
   /// An idle connection that still looks open and has been idle less than `max_idle_time`;
   /// connections found closed by the server, or too old, are discarded on the way.
-  std::optional<asio::ip::tcp::socket> take(Slot& slot, core::Nanos now, core::Nanos max_idle_time);
+  std::optional<tls::Stream> take(Slot& slot, core::Nanos now, core::Nanos max_idle_time);
 
-  /// Keeps `socket` for reuse unless the slot already holds `max_idle` connections.
-  void give_back(Slot& slot, asio::ip::tcp::socket socket, core::Nanos now, uint32_t max_idle);
+  /// Keeps `stream` for reuse unless the slot already holds `max_idle` connections.
+  void give_back(Slot& slot, tls::Stream stream, core::Nanos now, uint32_t max_idle);
 
   /// Closes every idle connection (graceful shutdown).
   void close_all();
@@ -43,7 +44,8 @@ class UpstreamPool {
 };
 
 /// True when a connected socket has neither pending data nor a pending EOF or error: the
-/// server has not closed it while it sat idle.
+/// server has not closed it while it sat idle. On an idle TLS connection any readable byte is
+/// an alert or close_notify, so the same test holds.
 bool looks_open(asio::ip::tcp::socket& socket);
 
 }  // namespace fulcrum::proxy

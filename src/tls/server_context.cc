@@ -143,9 +143,31 @@ SslCtxPtr make_context(const CertifiedKey& certified, const config::TlsListenerC
 ServerTlsContext::ServerTlsContext(config::TlsListenerConfig config)
     : tickets_(std::make_shared<TicketKeyRing>()),
       config_(std::move(config)),
-      current_(build(config_, tickets_)) {}
+      current_(build(config_, tickets_)),
+      next_rotation_(std::chrono::steady_clock::now() +
+                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         config_.ticket_key_rotation)) {}
+
+int ServerTlsContext::rotate_ticket_keys_if_due() const {
+  using Clock = std::chrono::steady_clock;
+  int due = 0;
+  {
+    std::lock_guard lock(mutex_);
+    const Clock::time_point now = Clock::now();
+    if (now < next_rotation_) return 0;
+    const auto period = std::max<Clock::duration>(
+        std::chrono::duration_cast<Clock::duration>(config_.ticket_key_rotation),
+        std::chrono::seconds(1));
+    const auto periods = (now - next_rotation_) / period + 1;
+    next_rotation_ += periods * period;
+    due = periods >= 2 ? 2 : 1;  // Two rotations drop every key older than one period.
+  }
+  for (int i = 0; i < due; ++i) tickets_->rotate();
+  return due;
+}
 
 SslPtr ServerTlsContext::new_session() const {
+  rotate_ticket_keys_if_due();
   std::shared_ptr<SSL_CTX> context;
   {
     std::lock_guard lock(mutex_);

@@ -11,6 +11,7 @@
 // one from SSL_new until it is freed) keeps the whole set alive: a reload publishes a new set
 // and connections keep theirs, by OpenSSL's reference counting.
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 
@@ -27,6 +28,7 @@ class ServerTlsContext {
 
   /// A fresh SSL object, ready for the server side of a handshake, on the certificates current
   /// now. Thread-safe; called once per accepted connection (a short lock, no lock per request).
+  /// Rotates the ticket keys first when a rotation is due (rotate_ticket_keys_if_due).
   SslPtr new_session() const;
 
   /// Loads the certificate files again (a certificate renewed in place) and publishes the result
@@ -40,6 +42,12 @@ class ServerTlsContext {
   /// Rotates the session ticket keys (see TicketKeyRing). The owner calls it every
   /// ticket_key_rotation(), from any thread; this class runs no timer of its own.
   void rotate_ticket_keys() { tickets_->rotate(); }
+  /// Rotates the ticket keys when ticket_key_rotation() has passed since the last scheduled
+  /// rotation: once, or twice when two periods or more went by, so that an idle listener drops
+  /// its old keys at its next connection. The proxy calls it through new_session(), so every
+  /// ticket is issued and checked under keys on schedule without a timer; an owner with a
+  /// timer may call it too. Returns how many rotations it made (0, 1 or 2). Thread-safe.
+  int rotate_ticket_keys_if_due() const;
   core::Nanos ticket_key_rotation() const;
 
  private:
@@ -51,6 +59,7 @@ class ServerTlsContext {
   mutable std::mutex mutex_;
   config::TlsListenerConfig config_;
   std::shared_ptr<SSL_CTX> current_;
+  mutable std::chrono::steady_clock::time_point next_rotation_;
 };
 
 }  // namespace fulcrum::tls

@@ -17,10 +17,12 @@ HTTP endpoints (every answer carries X-Backend: NAME, X-Path and the request's X
   /drop          read the request, close without answering
   /health        status set by /set-health/NNN (200 at start), body "health NNN from NAME\n"
   /set-health/NNN  sets the /health status (health-check tests flip a server with it)
-  anything else  200 with body "backend NAME\\n"
+  /set-status/NNN  sets the status of "anything else" below (outlier tests make a server fail)
+  anything else  200 (or the /set-status one) with body "backend NAME\\n"
 Bodies carry X-Body-Sha256 and X-Body-Length. Keep-alive as HTTP/1.1 says.
 `--drop` makes every request behave as /drop. `--tcp-echo` is not HTTP: each line received is
 answered with "NAME: line"; on the client's half-close it sends "bye NAME K\\n" and closes.
+`--tls-cert FILE --tls-key FILE` serves TLS instead of plain TCP.
 """
 
 import argparse
@@ -30,6 +32,7 @@ import json
 import random
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -41,6 +44,7 @@ REASONS = {200: "OK", 101: "Switching Protocols", 201: "Created", 204: "No Conte
 _print_lock = threading.Lock()
 _conn_counter = 0
 _health_status = 200
+_default_status = 200
 
 
 def emit(event):
@@ -52,6 +56,11 @@ def emit(event):
 def set_health_status(status):
     global _health_status
     _health_status = status
+
+
+def set_default_status(status):
+    global _default_status
+    _default_status = status
 
 
 def pattern_bytes(n):
@@ -130,7 +139,8 @@ class HttpHandler(socketserver.StreamRequestHandler):
         else:
             body = read_exact(self.rfile, int(headers.get("content-length", "0")))
         emit({"event": "request", "conn": self.conn, "method": method, "path": target,
-              "id": headers.get("x-request-id"), "body": len(body)})
+              "id": headers.get("x-request-id"), "body": len(body),
+              "forwarded_proto": headers.get("x-forwarded-proto")})
 
         if self.drop_all or path == "/drop":
             return False
@@ -146,6 +156,9 @@ class HttpHandler(socketserver.StreamRequestHandler):
             emit({"event": "health", "conn": self.conn, "status": status})
             return self.respond(status, f"health {status} from {self.server_id}\n".encode(),
                                 extra, keep_alive)
+        if parts[0] == "set-status" and len(parts) == 2:
+            set_default_status(int(parts[1]))
+            return self.respond(200, b"ok\n", extra, keep_alive)
         if parts[0] == "set-health" and len(parts) == 2:
             set_health_status(int(parts[1]))
             return self.respond(200, b"ok\n", extra, keep_alive)
@@ -161,7 +174,8 @@ class HttpHandler(socketserver.StreamRequestHandler):
             return self.respond_chunked(pattern_bytes(int(parts[1])), extra, keep_alive)
         if parts[0] == "slow" and len(parts) == 2:
             time.sleep(int(parts[1]) / 1000)
-        return self.respond(200, f"backend {self.server_id}\n".encode(), extra, keep_alive)
+        return self.respond(_default_status, f"backend {self.server_id}\n".encode(), extra,
+                            keep_alive)
 
     def head(self, status, extra, keep_alive, body=None):
         lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}"]
@@ -260,11 +274,18 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--drop", action="store_true")
     parser.add_argument("--tcp-echo", action="store_true")
+    parser.add_argument("--tls-cert", help="serve TLS with this PEM certificate (and --tls-key)")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
     handler = LineEchoHandler if args.tcp_echo else HttpHandler
     handler.server_id = args.id
     handler.drop_all = args.drop
     with Server((args.host, args.port), handler) as server:
+        if args.tls_cert:
+            # The handshake runs in accept(); a failed one is an OSError socketserver skips.
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(args.tls_cert, args.tls_key)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
         emit({"event": "listening", "port": server.server_address[1]})
         server.serve_forever()
 

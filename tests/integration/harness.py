@@ -90,10 +90,13 @@ class OutputCollector:
 class Backend:
     """backend.py as a subprocess; its JSON event lines are kept for assertions."""
 
-    def __init__(self, backend_id, port=0, drop=False, tcp_echo=False, host="127.0.0.1"):
+    def __init__(self, backend_id, port=0, drop=False, tcp_echo=False, host="127.0.0.1",
+                 tls=None):
         self.id = backend_id
         args = [sys.executable, os.path.join(HERE, "backend.py"), "--id", backend_id,
                 "--port", str(port), "--host", host]
+        if tls:  # (certificate file, key file): the backend serves TLS.
+            args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
         if drop:
             args.append("--drop")
         if tcp_echo:

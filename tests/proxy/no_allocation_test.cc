@@ -1,7 +1,7 @@
 // The proxy's request path allocates nothing in the steady state: the real daemon, in process,
 // serves keep-alive requests (small, with a body, chunked, a 64 KiB streamed response,
 // pipelined) from clients to an origin, with the access log on, while every operator new on its
-// worker threads is counted.
+// worker threads is counted. Over plain TCP and over TLS.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -18,6 +18,7 @@
 #include "proxy/daemon.h"
 #include "tests/proxy/allocation_counter.h"
 #include "tests/proxy/raw_http.h"
+#include "tls/test_certs.h"
 
 namespace fulcrum::proxy::testing {
 namespace {
@@ -73,7 +74,10 @@ std::size_t count_lines(const std::filesystem::path& path) {
   return lines;
 }
 
-TEST(NoAllocationTest, SteadyStateRequestsAllocateNothingOnWorkerThreads) {
+/// Runs the daemon with the listener settings `listener_extra` (YAML lines), warms it up, then
+/// counts worker allocations over the measured requests; clients connect with `client_tls`
+/// (null: plain TCP).
+void expect_steady_state_allocates_nothing(const std::string& listener_extra, SSL_CTX* client_tls) {
   const TestBodies bodies;
   RawBackend backend(bodies);
   const auto dir = std::filesystem::temp_directory_path() /
@@ -89,7 +93,8 @@ TEST(NoAllocationTest, SteadyStateRequestsAllocateNothingOnWorkerThreads) {
       "listeners:\n"
       "  - name: web\n"
       "    listen: 127.0.0.1:0\n"
-      "    cluster: origin\n"
+      "    cluster: origin\n" +
+      listener_extra +
       "clusters:\n"
       "  - name: origin\n"
       "    servers:\n"
@@ -100,7 +105,7 @@ TEST(NoAllocationTest, SteadyStateRequestsAllocateNothingOnWorkerThreads) {
 
   std::vector<std::unique_ptr<RawClient>> clients;
   for (int i = 0; i < kClients; ++i) {
-    clients.push_back(std::make_unique<RawClient>(daemon.ports().at(0)));
+    clients.push_back(std::make_unique<RawClient>(daemon.ports().at(0), client_tls));
     ASSERT_TRUE(clients.back()->connected());
   }
   constexpr int kWarmUpRounds = kWarmUpRequests / (kClients * kRequestsPerRound) + 1;
@@ -127,6 +132,25 @@ TEST(NoAllocationTest, SteadyStateRequestsAllocateNothingOnWorkerThreads) {
   }
   EXPECT_EQ(count_lines(access_log), total);
   std::filesystem::remove_all(dir);
+}
+
+TEST(NoAllocationTest, SteadyStateRequestsAllocateNothingOnWorkerThreads) {
+  expect_steady_state_allocates_nothing("", nullptr);
+}
+
+// The same over TLS: records are encrypted and decrypted in buffers kept for the connection.
+TEST(NoAllocationTest, SteadyStateTlsRequestsAllocateNothingOnWorkerThreads) {
+  tls::testing::TempDir dir;
+  const auto ca = tls::testing::make_ca("Test CA");
+  tls::testing::CertSpec spec;
+  spec.dns = {"test"};
+  const auto files = tls::testing::write_pem(dir, "server", tls::testing::make_leaf(ca, spec));
+  const tls::SslCtxPtr client(SSL_CTX_new(TLS_client_method()));
+  ASSERT_TRUE(client);
+  SSL_CTX_set_verify(client.get(), SSL_VERIFY_NONE, nullptr);
+  expect_steady_state_allocates_nothing(
+      "    tls: { certificates: [{ cert: " + files.cert + ", key: " + files.key + " }] }\n",
+      client.get());
 }
 
 }  // namespace

@@ -153,7 +153,8 @@ bool RawBackend::answer_buffered(Connection& connection) {
   }
 }
 
-RawClient::RawClient(uint16_t port) : buffer_(std::make_unique<char[]>(kClientBufferSize)) {
+RawClient::RawClient(uint16_t port, SSL_CTX* tls)
+    : buffer_(std::make_unique<char[]>(kClientBufferSize)) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -166,14 +167,27 @@ RawClient::RawClient(uint16_t port) : buffer_(std::make_unique<char[]>(kClientBu
       ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
+    return;
+  }
+  if (tls == nullptr) return;
+  ssl_ = SSL_new(tls);
+  if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1 || SSL_connect(ssl_) != 1) {
+    ::close(fd_);
+    fd_ = -1;
   }
 }
 
 RawClient::~RawClient() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
   if (fd_ >= 0) ::close(fd_);
 }
 
-bool RawClient::send(std::string_view bytes) { return send_all(fd_, bytes); }
+bool RawClient::send(std::string_view bytes) {
+  if (ssl_ == nullptr) return send_all(fd_, bytes);
+  // Without partial writes, SSL_write sends everything or fails.
+  return SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size())) ==
+         static_cast<int>(bytes.size());
+}
 
 bool RawClient::fill() {
   if (begin_ == end_) begin_ = end_ = 0;
@@ -183,7 +197,9 @@ bool RawClient::fill() {
     begin_ = 0;
     if (end_ == kClientBufferSize) return false;
   }
-  const ssize_t n = ::recv(fd_, buffer_.get() + end_, kClientBufferSize - end_, 0);
+  const std::size_t room = kClientBufferSize - end_;
+  const ssize_t n = ssl_ != nullptr ? SSL_read(ssl_, buffer_.get() + end_, static_cast<int>(room))
+                                    : ::recv(fd_, buffer_.get() + end_, room, 0);
   if (n <= 0) return false;
   end_ += static_cast<std::size_t>(n);
   return true;

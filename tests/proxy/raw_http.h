@@ -3,6 +3,8 @@
 // An HTTP/1.1 origin and client over raw POSIX sockets with buffers allocated up front, so that
 // neither allocates while requests flow: what the allocation test needs around the proxy.
 
+#include <openssl/ssl.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -55,10 +57,11 @@ class RawBackend {
   std::thread thread_;
 };
 
-/// One keep-alive client connection with a fixed 256 KiB receive buffer.
+/// One keep-alive client connection with a fixed 256 KiB receive buffer; over TLS when given a
+/// client context (the handshake is done in the constructor, blocking).
 class RawClient {
  public:
-  explicit RawClient(uint16_t port);
+  explicit RawClient(uint16_t port, SSL_CTX* tls = nullptr);
   ~RawClient();
   RawClient(const RawClient&) = delete;
   RawClient& operator=(const RawClient&) = delete;
@@ -74,6 +77,7 @@ class RawClient {
   bool fill();  ///< Reads more bytes; false on EOF, error or a 10 s stall.
 
   int fd_ = -1;
+  SSL* ssl_ = nullptr;
   std::unique_ptr<char[]> buffer_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;

@@ -7,6 +7,8 @@
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <thread>
 
 #include "tls/loopback.h"
 #include "tls/server_context.h"
@@ -98,6 +100,33 @@ TEST_P(TicketTest, TicketFromThePreviousKeyIsReplacedByOneUnderTheCurrentKey) {
   server.rotate_ticket_keys();  // The first ticket's key is gone; the renewed ticket's is not.
   auto later = connect(server, fresh_session.get());
   EXPECT_TRUE(later->server->resumed());
+}
+
+// The proxy runs no timer for ticket keys: starting a session rotates them when a rotation is
+// due, twice when two periods or more went by without one.
+TEST(TicketRotationTest, KeysRotateOnScheduleAsSessionsStart) {
+  testing::TempDir dir;
+  const auto ca = testing::make_ca("Test CA");
+  testing::CertSpec spec;
+  spec.dns = {"server.test"};
+  const auto files = testing::write_pem(dir, "server", testing::make_leaf(ca, spec));
+  config::TlsListenerConfig config;
+  config.enabled = true;
+  config.certificates = {{files.cert, files.key}};
+  config.ticket_key_rotation = std::chrono::seconds(1);
+  using Clock = std::chrono::steady_clock;
+  const ServerTlsContext server(config);
+  const Clock::time_point built = Clock::now();  // Just after the schedule started.
+  const auto pass = [](Clock::time_point until) {
+    while (Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  };
+  EXPECT_EQ(server.rotate_ticket_keys_if_due(), 0);
+  pass(built + std::chrono::milliseconds(1200));
+  ASSERT_TRUE(server.new_session());                 // Rotates once, on the way.
+  EXPECT_EQ(server.rotate_ticket_keys_if_due(), 0);  // Nothing due right after.
+  pass(built + std::chrono::milliseconds(3200));     // Two more periods without a session.
+  EXPECT_EQ(server.rotate_ticket_keys_if_due(), 2);
+  EXPECT_EQ(server.rotate_ticket_keys_if_due(), 0);
 }
 
 TEST_P(TicketTest, SessionsResumeAcrossACertificateReload) {

@@ -1,0 +1,75 @@
+#include "proxy/tls_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "proxy/runtime.h"
+#include "tls/server_context.h"
+
+namespace fulcrum::proxy {
+
+namespace {
+constexpr core::Nanos kCloseNotifyTimeout = std::chrono::seconds(1);
+}  // namespace
+
+std::optional<tls::Stream> open_client_stream(asio::ip::tcp::socket socket,
+                                              const ListenerRuntime& listener) {
+  if (!listener.tls) return tls::Stream(std::move(socket));
+  try {
+    return tls::Stream::accept(std::move(socket), *listener.tls);
+  } catch (const tls::TlsError& e) {
+    // The socket went into accept()'s parameter, which closed it on the way out.
+    spdlog::warn("listener {}: cannot start TLS: {}", listener.config.name, e.what());
+    return std::nullopt;
+  }
+}
+
+asio::awaitable<bool> handshake_client(tls::Stream& client, Deadline& deadline, core::Nanos timeout,
+                                       std::string_view listener) {
+  deadline.arm(client.socket(), timeout);
+  auto [ec] = co_await client.async_handshake(kNoThrow);
+  deadline.cancel();
+  if (!ec) co_return true;
+  if (spdlog::should_log(spdlog::level::debug)) {
+    std::error_code ignored;
+    const auto peer = client.socket().remote_endpoint(ignored);
+    spdlog::debug("listener {}: TLS handshake with {} failed: {}", listener,
+                  peer.address().to_string(),
+                  deadline.expired() ? std::string("timed out")
+                                     : tls::describe_handshake_error(client.ssl(), ec));
+  }
+  co_return false;
+}
+
+asio::awaitable<void> send_close_notify(tls::Stream& stream, Deadline& deadline) {
+  deadline.arm(stream.socket(), kCloseNotifyTimeout);
+  co_await stream.async_shutdown_send(kNoThrow);
+  deadline.cancel();
+}
+
+asio::awaitable<std::optional<tls::Stream>> connect_tls(asio::ip::tcp::socket socket,
+                                                        const tls::ClientTlsContext& context,
+                                                        std::string_view address,
+                                                        const config::ClusterConfig& cluster,
+                                                        Deadline& deadline) {
+  std::optional<tls::Stream> stream;
+  try {
+    stream.emplace(tls::Stream::connect(std::move(socket), context, tls::host_of(address)));
+  } catch (const tls::TlsError& e) {
+    spdlog::warn("cluster {}: TLS to server {} failed: {}", cluster.name, address, e.what());
+    co_return std::nullopt;
+  }
+  deadline.arm(stream->socket(), cluster.timeouts.connect);
+  auto [ec] = co_await stream->async_handshake(kNoThrow);
+  deadline.cancel();
+  if (!ec) co_return stream;
+  spdlog::warn("cluster {}: TLS handshake with server {} failed: {}", cluster.name, address,
+               deadline.expired() ? std::string("timed out within the connect timeout")
+                                  : tls::describe_handshake_error(stream->ssl(), ec));
+  std::error_code ignored;
+  stream->socket().close(ignored);
+  co_return std::nullopt;
+}
+
+}  // namespace fulcrum::proxy

@@ -1,0 +1,58 @@
+// Runtime::reload_tls(), the hook SIGHUP is to call: each TLS listener loads its certificate
+// files again; a listener whose files fail keeps the certificate it had.
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "config/config.h"
+#include "proxy/runtime.h"
+#include "tls/server_context.h"
+#include "tls/test_certs.h"
+
+namespace fulcrum::proxy {
+namespace {
+
+namespace testing = tls::testing;
+
+/// The common name of the certificate a new handshake on `listener` would present.
+std::string served_name(const ListenerRuntime& listener) {
+  const tls::SslPtr ssl = listener.tls->new_session();
+  return testing::common_name(SSL_get_certificate(ssl.get()));
+}
+
+TEST(ReloadTlsTest, ListenersLoadRenewedFilesAndKeepTheirsOnFailure) {
+  testing::TempDir dir;
+  const auto ca = testing::make_ca("Test CA");
+  const auto write = [&](const std::string& name) {
+    testing::CertSpec spec;
+    spec.common_name = name;
+    spec.dns = {"www.example.com"};
+    return testing::write_pem(dir, "server", testing::make_leaf(ca, spec));
+  };
+  const auto files = write("first");
+  const std::string tls =
+      "{ certificates: [{ cert: " + files.cert + ", key: " + files.key + " }] }";
+  const std::string yaml =
+      "listeners:\n"
+      "  - { name: plain, listen: 127.0.0.1:0, cluster: app }\n"
+      "  - { name: web, listen: 127.0.0.1:0, cluster: app, tls: " +
+      tls + " }\nclusters:\n  - { name: app, servers: [{ address: 127.0.0.1:9 }] }\n";
+  Runtime runtime(config::load_config_string(yaml, "reload.yaml"));
+  ASSERT_EQ(runtime.listeners().size(), 2u);
+  EXPECT_EQ(runtime.listeners()[0]->tls, nullptr);
+  const ListenerRuntime& web = *runtime.listeners()[1];
+  ASSERT_NE(web.tls, nullptr);
+  EXPECT_EQ(served_name(web), "first");
+
+  write("renewed");  // Renewed in place, as certbot does.
+  EXPECT_TRUE(runtime.reload_tls());
+  EXPECT_EQ(served_name(web), "renewed");
+
+  dir.write("server.key", "not a key");
+  EXPECT_FALSE(runtime.reload_tls());
+  EXPECT_EQ(served_name(web), "renewed");
+}
+
+}  // namespace
+}  // namespace fulcrum::proxy
