@@ -58,7 +58,7 @@ void AccessLogWriter::write(const AccessRecord& r) {
   std::size_t used = 0;
   for (int i = 0; i < 5; ++i) {
     const std::size_t n = std::min(parts[i].size(), kTextBytes - used);
-    std::memcpy(slot.text + used, parts[i].data(), n);
+    if (n > 0) std::memcpy(slot.text + used, parts[i].data(), n);  // data() may be null.
     slot.lengths[i] = static_cast<uint16_t>(n);
     used += n;
   }

@@ -11,8 +11,9 @@
 
 namespace fulcrum::proxy {
 
-asio::awaitable<void> run_tcp_session(Worker& worker, ListenerRuntime& listener,
-                                      asio::ip::tcp::socket client, asio::ip::tcp::endpoint peer) {
+asio::awaitable<void> run_tcp_session(Worker& worker, std::shared_ptr<Runtime> generation,
+                                      ListenerRuntime& listener, asio::ip::tcp::socket client,
+                                      asio::ip::tcp::endpoint peer) {
   listener.connections.fetch_add(1, std::memory_order_relaxed);
   struct Registration {
     Worker& worker;
@@ -22,18 +23,18 @@ asio::awaitable<void> run_tcp_session(Worker& worker, ListenerRuntime& listener,
       worker.unregister_session(handle);
       listener.connections.fetch_sub(1, std::memory_order_relaxed);
     }
-  } registration{worker, listener, {&client, false}};
+  } registration{worker, listener, {&client, false, generation.get()}};
   worker.register_session(registration.handle);
 
   const std::size_t cluster_index = listener.tcp_cluster_index;
-  const ClusterRuntime& cluster = worker.runtime().clusters()[cluster_index];
+  ClusterRuntime& cluster = generation->clusters()[cluster_index];
   std::error_code ec;
   // The source address as text, as the HTTP side hashes it (source_ip keys agree).
   char ip[64];
   const std::size_t ip_length = format_ip(peer.address(), ip);
   std::optional<uint64_t> key;
   if (ip_length != 0) key = core::hash_bytes(std::string_view(ip, ip_length));
-  const core::SnapshotPtr snapshot = worker.reader(cluster_index).current();
+  const core::SnapshotPtr snapshot = cluster.reader(worker.index()).current();
   core::TryList tries(snapshot, worker.clock(), worker.rng(), cluster.config.retries + 1, key);
   Deadline deadline(client.get_executor());
 
