@@ -6,10 +6,12 @@
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/address.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <cstring>
+#include <future>
 #include <memory>
 #include <system_error>
 #include <vector>
@@ -72,8 +74,22 @@ asio::awaitable<void> write_response(asio::ip::tcp::socket& socket, Response res
 AdminServer::AdminServer(proxy::Runtime& runtime, const config::AdminConfig& config,
                          core::Nanos drain_timeout)
     : config_(config),
-      context_{runtime, clock_, history_, removals_, drain_timeout, clock_.now()},
+      journal_(config.state_file.value_or("")),
+      context_{&runtime, clock_, history_, removals_, drain_timeout, clock_.now(), journal_, {}},
       auth_(config.token, config.loopback) {}
+
+void AdminServer::run_on_admin_thread(const std::function<void()>& fn) {
+  if (!thread_.joinable() || io_.stopped()) {
+    fn();
+    return;
+  }
+  std::promise<void> done;
+  asio::post(io_, [&] {
+    fn();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
 
 AdminServer::~AdminServer() { stop(); }
 
@@ -88,7 +104,7 @@ void AdminServer::start() {
     throw std::system_error(e.code(), "admin listener " + endpoint_text(endpoint));
   }
   port_ = acceptor_.local_endpoint().port();
-  history_.sample(context_.runtime.clusters(), context_.now());
+  history_.sample(context_.runtime->clusters(), context_.now());
   asio::co_spawn(io_, accept_loop(), asio::detached);
   asio::co_spawn(io_, tick(), asio::detached);
   thread_ = std::thread([this] { io_.run(); });
@@ -136,7 +152,7 @@ asio::awaitable<void> AdminServer::tick() {
     if (ec) co_return;
     const core::Nanos now = clock_.now();
     if (now >= next_sample) {
-      history_.sample(context_.runtime.clusters(), context_.now());
+      history_.sample(context_.runtime->clusters(), context_.now());
       next_sample = now + History::kPeriod;
     }
     if (!removals_.idle()) removals_.poll(now);

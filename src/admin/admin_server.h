@@ -9,11 +9,14 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <thread>
 
 #include "admin/auth.h"
 #include "admin/context.h"
 #include "admin/history.h"
+#include "admin/journal.h"
 #include "admin/removals.h"
 #include "config/config.h"
 #include "core/clock.h"
@@ -36,6 +39,16 @@ class AdminServer {
   /// The bound port (useful with port 0); 0 before start().
   uint16_t port() const { return port_; }
 
+  /// Run-time changes, re-applied to every new configuration (see journal.h).
+  Journal& journal() { return journal_; }
+  /// Enables POST /api/v1/reload. Call before start().
+  void set_reload(std::function<std::string()> reload) { context_.reload = std::move(reload); }
+  /// Serves `runtime` from now on. Admin thread only (reloads run there).
+  void adopt(proxy::Runtime& runtime) { context_.runtime = &runtime; }
+  /// Runs `fn` on the admin thread and waits for it; runs it here when the thread is not
+  /// running. Serialises a reload with the API's changes.
+  void run_on_admin_thread(const std::function<void()>& fn);
+
   /// Most concurrent admin connections; more are closed at once.
   static constexpr std::size_t kMaxConnections = 64;
 
@@ -48,6 +61,7 @@ class AdminServer {
   core::SteadyClock clock_;
   History history_;
   Removals removals_;
+  Journal journal_;
   Context context_;
   Auth auth_;
   std::size_t connections_ = 0;  // Admin thread only.

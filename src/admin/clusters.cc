@@ -17,7 +17,7 @@ std::string canonical_address(std::string_view address) {
 Response get_clusters(Context& context) {
   const Moment now = context.now();
   nlohmann::ordered_json clusters = nlohmann::ordered_json::array();
-  for (const auto& cluster : context.runtime.clusters()) {
+  for (const auto& cluster : context.runtime->clusters()) {
     clusters.push_back(cluster_json(context, now, cluster));
   }
   return json_response(200, {{"time", iso8601(now.wall_ns)}, {"clusters", std::move(clusters)}});

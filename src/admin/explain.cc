@@ -78,7 +78,7 @@ Response explain(Context& context, const Request& request) {
 
   proxy::ListenerRuntime* listener = nullptr;
   std::vector<std::string> names;
-  for (auto& candidate : context.runtime.listeners()) {
+  for (auto& candidate : context.runtime->listeners()) {
     names.push_back(candidate->config.name);
     if (candidate->config.name == *listener_name) listener = candidate.get();
   }
@@ -97,16 +97,12 @@ Response explain(Context& context, const Request& request) {
     out["host"] = host;
     out["path"] = path;
     index = proxy::Runtime::route(*listener, host, path);
-    // The first route that matches on its own is the one that matched (first match wins).
-    for (std::size_t i = 0; i < listener->routes.size(); ++i) {
-      const auto& route = listener->routes[i];
-      proxy::ListenerRuntime probe;
-      probe.routes = {route};
-      if (proxy::Runtime::route(probe, host, path) == SIZE_MAX) continue;
-      out["route"] = {{"index", i},
+    const std::size_t position = proxy::Runtime::route_position(*listener, host, path);
+    if (position != SIZE_MAX) {
+      const auto& route = listener->routes[position];
+      out["route"] = {{"index", position},
                       {"host", route.host.empty() ? json(nullptr) : json(route.host)},
                       {"path_prefix", route.path_prefix}};
-      break;
     }
     if (index == SIZE_MAX) {
       out["route"] = nullptr;
@@ -114,7 +110,7 @@ Response explain(Context& context, const Request& request) {
       return json_response(200, out);
     }
   }
-  const proxy::ClusterRuntime& cluster = context.runtime.clusters()[index];
+  const proxy::ClusterRuntime& cluster = context.runtime->clusters()[index];
   const Moment now = context.now();
   const core::SnapshotPtr snapshot = cluster.cluster->snapshot();
   out["cluster"] = cluster.config.name;

@@ -1,7 +1,7 @@
 #pragma once
 
 // The admin API's endpoints, one group per file: clusters.cc (reads), servers.cc (changes),
-// explain.cc, metrics.cc, status_page.cc. The router has already checked the caller.
+// explain.cc, metrics.cc, status_page.cc, reload.cc. The router has already checked the caller.
 
 #include <asio/awaitable.hpp>
 #include <string_view>
@@ -25,6 +25,8 @@ asio::awaitable<Response> delete_server(Context& context, const Request& request
                                         std::string_view address);
 
 Response explain(Context& context, const Request& request);
+/// POST /api/v1/reload: as SIGHUP. 200 when applied; 400 with the error otherwise.
+Response reload(Context& context, const Caller& caller);
 Response metrics(Context& context);
 Response status_page();
 

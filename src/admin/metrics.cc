@@ -153,7 +153,7 @@ void server_metrics(PrometheusText& out, const std::vector<Row>& rows, const Con
 }
 
 void cluster_metrics(PrometheusText& out, const std::vector<Row>& rows, Context& context) {
-  const auto& clusters = context.runtime.clusters();
+  const auto& clusters = context.runtime->clusters();
   auto each = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
     out.family(name, type, help);
     for (const auto& c : clusters) out.sample(name, {{"cluster", c.config.name}}, value(c));
@@ -205,7 +205,7 @@ void listener_metrics(PrometheusText& out, proxy::Runtime& runtime) {
 Response metrics(Context& context) {
   const core::Nanos now = context.clock.now();
   std::vector<Row> rows;
-  for (const auto& cluster : context.runtime.clusters()) {
+  for (const auto& cluster : context.runtime->clusters()) {
     const core::SnapshotPtr snapshot = cluster.cluster->snapshot();
     for_each_member(*snapshot, [&](const core::Member& member) {
       const ServerStatus status = server_status(cluster, member.spec, *member.state, now);
@@ -215,7 +215,7 @@ Response metrics(Context& context) {
   PrometheusText out;
   server_metrics(out, rows, context, now);
   cluster_metrics(out, rows, context);
-  listener_metrics(out, context.runtime);
+  listener_metrics(out, *context.runtime);
   out.family("fulcrum_process_resident_memory_bytes", "gauge", "Resident memory size.");
   out.sample("fulcrum_process_resident_memory_bytes", {}, resident_bytes());
   out.family("fulcrum_process_open_fds", "gauge", "Open file descriptors.");

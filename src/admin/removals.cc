@@ -16,17 +16,17 @@ std::string Removals::key(std::string_view cluster, std::string_view address) {
   return k;
 }
 
-bool Removals::begin(proxy::ClusterRuntime& cluster, const std::string& address, std::string origin,
-                     core::Nanos now, core::Nanos timeout) {
-  if (pending(cluster.config.name, address)) return false;
-  finished_.erase(key(cluster.config.name, address));
-  pending_.push_back(Item{&cluster, address, std::move(origin), now, now + timeout});
+bool Removals::begin(std::shared_ptr<core::Cluster> cluster, const std::string& address,
+                     std::string origin, core::Nanos now, core::Nanos timeout) {
+  if (pending(cluster->name(), address)) return false;
+  finished_.erase(key(cluster->name(), address));
+  pending_.push_back(Item{std::move(cluster), address, std::move(origin), now, now + timeout});
   return true;
 }
 
 bool Removals::pending(std::string_view cluster, std::string_view address) const {
   return std::any_of(pending_.begin(), pending_.end(), [&](const Item& item) {
-    return item.cluster->config.name == cluster && item.address == address;
+    return item.cluster->name() == cluster && item.address == address;
   });
 }
 
@@ -39,12 +39,12 @@ std::optional<Removals::Outcome> Removals::outcome(std::string_view cluster,
 
 void Removals::finish(const Item& item, Outcome outcome) {
   if (finished_.size() >= kMaxFinished) finished_.clear();
-  finished_[key(item.cluster->config.name, item.address)] = outcome;
+  finished_[key(item.cluster->name(), item.address)] = outcome;
 }
 
 void Removals::poll(core::Nanos now) {
   std::erase_if(pending_, [&](const Item& item) {
-    core::Cluster& cluster = *item.cluster->cluster;
+    core::Cluster& cluster = *item.cluster;
     const auto state = cluster.state_of(item.address);
     const auto took = now - item.started;
     const auto took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();

@@ -7,6 +7,7 @@
 // admin thread; not thread-safe.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,7 +29,7 @@ class Removals {
 
   /// Starts removing `address`, which the caller has set draining. False when a removal of it
   /// is already under way (the caller reports that one).
-  bool begin(proxy::ClusterRuntime& cluster, const std::string& address, std::string origin,
+  bool begin(std::shared_ptr<core::Cluster> cluster, const std::string& address, std::string origin,
              core::Nanos now, core::Nanos timeout);
   /// Removes what may be removed at `now`; logs each outcome.
   void poll(core::Nanos now);
@@ -40,7 +41,9 @@ class Removals {
 
  private:
   struct Item {
-    proxy::ClusterRuntime* cluster;
+    // The cluster of the generation the removal began in: a reload re-applies the removal to
+    // the new one (the journal), while this one finishes draining the requests it serves.
+    std::shared_ptr<core::Cluster> cluster;
     std::string address;
     std::string origin;
     core::Nanos started;

@@ -72,6 +72,10 @@ asio::awaitable<Response> route(Context& context, const Auth& auth, const Reques
   if (s.size() < 3 || s[0] != "api" || s[1] != "v1") {
     co_return error_response(404, "no such endpoint (see docs/admin.md)");
   }
+  if (s.size() == 3 && s[2] == "reload") {
+    if (method != "POST") co_return method_not_allowed("POST");
+    co_return reload(context, caller);
+  }
   if (s.size() == 3 && s[2] == "explain") {
     if (!read) co_return method_not_allowed("GET, HEAD");
     co_return explain(context, request);

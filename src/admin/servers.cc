@@ -132,6 +132,7 @@ Response add_server(Context& context, const Request& request, const Caller& call
   }
   spdlog::info("admin: server {} added to cluster '{}' (weight {}{}) by {}", spec.address, name,
                spec.weight, spec.backup ? ", backup" : "", caller.origin);
+  context.journal.record(*cluster, spec.address);
   Found found{cluster, spec, cluster->cluster->state_of(spec.address)};
   if (!found.state) return error_response(409, "the server was removed again meanwhile");
   return server_response(context, 201, found);
@@ -176,6 +177,7 @@ Response patch_server(Context& context, const Request& request, const Caller& ca
                    to_string(before), to_string(*wanted), caller.origin);
     }
   }
+  context.journal.record(*found.cluster, found.spec.address);
   return server_response(context, 200, found);
 }
 
@@ -197,8 +199,10 @@ asio::awaitable<Response> delete_server(Context& context, const Request& request
     found.state->admin_state.store(core::AdminState::kDraining);
   }
   const core::Nanos started = context.clock.now();
-  if (context.removals.begin(*found.cluster, server, caller.origin, started,
+  // Journalled as removed now: a reload during the drain does not bring it back.
+  if (context.removals.begin(found.cluster->cluster, server, caller.origin, started,
                              context.drain_timeout)) {
+    context.journal.record_removed(*found.cluster, server);
     spdlog::info("admin: server {} of cluster '{}' {} for removal by {}", server, cluster_name,
                  before == core::AdminState::kEnabled ? "draining"
                                                       : "left " + std::string(to_string(before)),

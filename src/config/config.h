@@ -6,6 +6,7 @@
 // default.
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -178,6 +179,9 @@ struct AdminConfig {
   bool loopback = false;   ///< `host` is a loopback address: reads need no token.
   std::string token_file;  ///< Resolved against the configuration file's directory.
   std::string token;       ///< The file's content, surrounding whitespace removed; empty: none.
+  /// Where run-time server changes are journalled (resolved against the configuration file's
+  /// directory); "" turns the journal off; unset: "<configuration file>.state".
+  std::optional<std::string> state_file;
 };
 
 struct Config {

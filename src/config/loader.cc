@@ -103,6 +103,13 @@ AdminConfig read_admin(const detail::Source& source, const detail::Field& field)
                                            "a 'token_file' is required",
                                            text));
   }
+  if (const auto* f = m.find("state_file")) {
+    std::filesystem::path path(detail::read_string(source, *f));
+    if (!path.empty() && path.is_relative()) {
+      path = std::filesystem::path(source.name()).parent_path() / path;
+    }
+    admin.state_file = path.string();
+  }
   return admin;
 }
 

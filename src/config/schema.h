@@ -46,7 +46,7 @@ inline constexpr std::string_view kTlsCertificateKeys[] = {"cert", "key"};
 inline constexpr std::string_view kTlsClusterKeys[] = {"enabled", "verify", "ca_file", "sni",
                                                        "alpn"};
 inline constexpr std::string_view kAccessLogKeys[] = {"enabled", "format", "path"};
-inline constexpr std::string_view kAdminKeys[] = {"listen", "token_file"};
+inline constexpr std::string_view kAdminKeys[] = {"listen", "token_file", "state_file"};
 
 inline constexpr Section kTopLevel{"top level", kTopLevelKeys};
 inline constexpr Section kListener{"listener", kListenerKeys};

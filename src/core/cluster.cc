@@ -29,8 +29,22 @@ PolicyFactory find_factory(const PolicyRegistry& registry, const std::string& na
 
 Cluster::Cluster(ClusterOptions options, std::vector<ServerSpec> servers,
                  const PolicyRegistry& registry)
-    : options_(std::move(options)), factory_(find_factory(registry, options_.policy)) {
+    : options_(std::move(options)),
+      factory_(find_factory(registry, options_.policy)),
+      health_state_(std::make_shared<ClusterHealthState>()) {
   set_servers(std::move(servers));
+}
+
+Cluster::Cluster(ClusterOptions options, std::vector<ServerSpec> servers, const Cluster& previous,
+                 const PolicyRegistry& registry)
+    : options_(std::move(options)),
+      factory_(find_factory(registry, options_.policy)),
+      health_state_(previous.health_state_) {
+  {
+    std::lock_guard lock(previous.control_mutex_);
+    states_ = previous.states_;
+  }
+  set_servers(std::move(servers));  // Retires the servers the new configuration dropped.
 }
 
 bool Cluster::add_server(ServerSpec spec) {

@@ -61,6 +61,11 @@ class Cluster {
   /// Throws std::invalid_argument for an unknown policy or duplicate addresses.
   Cluster(ClusterOptions options, std::vector<ServerSpec> servers,
           const PolicyRegistry& registry = PolicyRegistry::builtin());
+  /// The cluster of a reloaded configuration: takes over `previous`'s live state (per server
+  /// that stays, and the cluster's health state) so health, passive tracking, ejections and
+  /// counters carry over. `previous` keeps serving the requests that already hold it.
+  Cluster(ClusterOptions options, std::vector<ServerSpec> servers, const Cluster& previous,
+          const PolicyRegistry& registry = PolicyRegistry::builtin());
 
   const std::string& name() const { return options_.name; }
   const ClusterOptions& options() const { return options_; }
@@ -99,7 +104,7 @@ class Cluster {
 
   const ClusterOptions options_;
   const PolicyFactory factory_;
-  const std::shared_ptr<ClusterHealthState> health_state_ = std::make_shared<ClusterHealthState>();
+  const std::shared_ptr<ClusterHealthState> health_state_;
   mutable std::mutex control_mutex_;
   std::vector<ServerSpec> specs_;  // guarded by control_mutex_
   std::unordered_map<std::string, std::shared_ptr<ServerState>>

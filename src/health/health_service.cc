@@ -38,16 +38,33 @@ std::string describe_checks(const ClusterHealthConfig& c) {
 
 }  // namespace
 
-HealthService::HealthService(std::vector<WatchedCluster> clusters) : rng_(std::random_device{}()) {
+HealthService::HealthService(std::vector<WatchedCluster> clusters, const HealthService* previous)
+    : rng_(std::random_device{}()), previous_(previous) {
   for (auto& target : clusters) {
     auto watch = std::make_unique<Watch>();
     watch->target = std::move(target);
     sync_members(*watch);
     watches_.push_back(std::move(watch));
   }
+  previous_ = nullptr;  // Only for the servers present at construction.
 }
 
-HealthService::HealthService(proxy::Runtime& runtime) : HealthService(watched_clusters(runtime)) {}
+HealthService::HealthService(proxy::Runtime& runtime, const HealthService* previous)
+    : HealthService(watched_clusters(runtime), previous) {}
+
+const ServerProbe* HealthService::inherited(const Watch& watch, const ServerProbe& probe) const {
+  if (previous_ == nullptr) return nullptr;
+  for (const auto& before : previous_->watches_) {
+    if (before->target.config.name != watch.target.config.name) continue;
+    const auto found = before->probes.find(probe.spec.address);
+    if (found == before->probes.end() || found->second->state != probe.state) return nullptr;
+    const ServerProbe& old = *found->second;
+    const bool same_kinds = old.checks_enabled() == probe.checks_enabled() &&
+                            old.agent_enabled() == probe.agent_enabled();
+    return same_kinds ? &old : nullptr;
+  }
+  return nullptr;
+}
 
 HealthService::~HealthService() { stop(); }
 
@@ -96,7 +113,14 @@ std::vector<std::pair<std::shared_ptr<ServerProbe>, std::size_t>> HealthService:
     }
     auto probe = std::make_shared<ServerProbe>(watch.target.config, member.spec, member.state);
     if (!probe->checks_enabled() && !probe->agent_enabled()) continue;
-    probe->apply_initial_state();
+    if (const ServerProbe* before = inherited(watch, *probe)) {
+      // A reload: the server's state carries over; only the rise/fall counting restarts.
+      const auto& check = watch.target.config.check;
+      probe->rise_fall = RiseFall(check.rise, check.fall, before->rise_fall.up());
+      probe->last_failure = before->last_failure;
+    } else {
+      probe->apply_initial_state();
+    }
     added.emplace_back(probe, i);
     kept.emplace(member.spec.address, std::move(probe));
   }

@@ -33,9 +33,12 @@ class HealthService {
  public:
   /// Applies every server's initial state (initial_state, a required agent's "silent") at once,
   /// so that the first request after start already sees it.
-  explicit HealthService(std::vector<WatchedCluster> clusters);
-  /// Watches every cluster of the runtime with its configured checks and agent.
-  explicit HealthService(proxy::Runtime& runtime);
+  explicit HealthService(std::vector<WatchedCluster> clusters,
+                         const HealthService* previous = nullptr);
+  /// Watches every cluster of the runtime with its configured checks and agent. After a reload,
+  /// `previous` is the stopped service of the configuration before: servers that stay keep
+  /// their check state (up or down) and agent state instead of starting over.
+  explicit HealthService(proxy::Runtime& runtime, const HealthService* previous = nullptr);
   ~HealthService();
   HealthService(const HealthService&) = delete;
   HealthService& operator=(const HealthService&) = delete;
@@ -58,12 +61,15 @@ class HealthService {
   /// probe (in their initial state), removed ones are stopped, addresses and weights refreshed.
   /// Returns the new probes with their positions, to be started.
   std::vector<std::pair<std::shared_ptr<ServerProbe>, std::size_t>> sync_members(Watch& watch);
+  /// The previous service's probe of the same server (same live state), or nullptr.
+  const ServerProbe* inherited(const Watch& watch, const ServerProbe& probe) const;
   void spawn(Watch& watch, const std::shared_ptr<ServerProbe>& probe, std::size_t index);
   asio::awaitable<void> maintain(Watch& watch);
 
   std::vector<std::unique_ptr<Watch>> watches_;
   core::SteadyClock clock_;
   core::FastRng rng_;
+  const HealthService* previous_;  ///< During construction only.
   HealthCounters counters_;
   ProbeContext context_{clock_, rng_, counters_};
   // Declared last: destroyed first, with the coroutine frames (timers, sockets) it holds.

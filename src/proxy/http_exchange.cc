@@ -139,7 +139,7 @@ HttpSession::Exchange HttpSession::prepare_response(std::array<asio::const_buffe
   note_response(response_.status);
   request_.status = response_.status;
   request_.upgrade = response_.status == 101 && head_.upgrade;
-  if (!head_.keep_alive || worker_.draining() || response_.framing == http::Framing::kUntilClose ||
+  if (!head_.keep_alive || closing() || response_.framing == http::Framing::kUntilClose ||
       request_.upgrade) {
     request_.close_after = true;
   }

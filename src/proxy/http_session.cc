@@ -45,12 +45,14 @@ std::string_view cookie_value(std::string_view cookies, std::string_view name) {
 
 }  // namespace
 
-HttpSession::HttpSession(Worker& worker, ListenerRuntime& listener, tls::Stream client,
+HttpSession::HttpSession(Worker& worker, std::shared_ptr<Runtime> generation,
+                         ListenerRuntime& listener, tls::Stream client,
                          const asio::ip::tcp::endpoint& peer)
     : worker_(worker),
+      generation_(std::move(generation)),
       listener_(listener),
       client_(std::move(client)),
-      registration_{&client_.socket()},
+      registration_{&client_.socket(), true, generation_.get()},
       client_deadline_(client_.get_executor()),
       upstream_deadline_(client_.get_executor()),
       in_(worker.head_buffers().acquire()) {
@@ -64,11 +66,12 @@ HttpSession::~HttpSession() {
   listener_.connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
-asio::awaitable<void> run_http_session(Worker& worker, ListenerRuntime& listener,
-                                       asio::ip::tcp::socket client, asio::ip::tcp::endpoint peer) {
+asio::awaitable<void> run_http_session(Worker& worker, std::shared_ptr<Runtime> generation,
+                                       ListenerRuntime& listener, asio::ip::tcp::socket client,
+                                       asio::ip::tcp::endpoint peer) {
   std::optional<tls::Stream> stream = open_client_stream(std::move(client), listener);
   if (!stream) co_return;
-  HttpSession session(worker, listener, std::move(*stream), peer);
+  HttpSession session(worker, std::move(generation), listener, std::move(*stream), peer);
   co_await session.run();
 }
 
@@ -110,9 +113,10 @@ asio::awaitable<void> HttpSession::run() {
     }
     const auto& timeouts = request_.cluster->config.timeouts;
     const auto client_idle = listener_.config.timeouts.client_idle;
-    core::TryList tries(worker_.reader(start.cluster_index).current(), worker_.clock(),
-                        worker_.rng(), request_.cluster->config.retries + 1,
-                        hash_key(start.cluster_index));
+    core::TryList tries(
+        generation_->clusters()[start.cluster_index].reader(worker_.index()).current(),
+        worker_.clock(), worker_.rng(), request_.cluster->config.retries + 1,
+        hash_key(start.cluster_index));
     request_.tries = &tries;
     Exchange result = Exchange::kNoResponse;
     bool any_attempt = false;
@@ -214,6 +218,8 @@ asio::awaitable<void> HttpSession::run() {
     scratch_ = {};
     out_ = {};
     registration_.idle = true;
+    // A reload does not end the connection here: its last response promised keep-alive, so the
+    // next request is served (with the old configuration) and answered with Connection: close.
     if (worker_.draining()) keep_alive_ = false;
   }
   // Close cleanly: send FIN first (after close_notify on TLS, so the client may resume its
@@ -288,12 +294,12 @@ HttpSession::Start HttpSession::start_request() {
 
   const std::size_t cluster_index = Runtime::route(listener_, head_.host, request_.path);
   if (cluster_index == SIZE_MAX) return {SIZE_MAX, 404, "no route matches this host and path"};
-  request_.cluster = &worker_.runtime().clusters()[cluster_index];
+  request_.cluster = &generation_->clusters()[cluster_index];
   return {cluster_index, 0, {}};
 }
 
 std::optional<uint64_t> HttpSession::hash_key(std::size_t cluster_index) const {
-  const auto& key = worker_.runtime().clusters()[cluster_index].config.hash_key;
+  const auto& key = generation_->clusters()[cluster_index].config.hash_key;
   std::string_view value;
   switch (key.kind) {
     case config::HashKey::Kind::kSourceIp:

@@ -26,14 +26,17 @@ namespace fulcrum::proxy {
 /// connecting, interim responses, upgrades, error replies.
 class HttpSession {
  public:
-  HttpSession(Worker& worker, ListenerRuntime& listener, tls::Stream client,
-              const asio::ip::tcp::endpoint& peer);
+  HttpSession(Worker& worker, std::shared_ptr<Runtime> generation, ListenerRuntime& listener,
+              tls::Stream client, const asio::ip::tcp::endpoint& peer);
   ~HttpSession();
 
   asio::awaitable<void> run();
 
  private:
   enum class HeadRead { kComplete, kIncomplete, kClosed, kError };
+  /// The connection ends after this response: the worker drains, or a reload replaced the
+  /// configuration this session serves with.
+  bool closing() const { return worker_.draining() || generation_.get() != &worker_.runtime(); }
   /// What one attempt at a server ended with.
   enum class Exchange {
     kContinue,         ///< Not over yet (steps of run() check for it).
@@ -116,6 +119,7 @@ class HttpSession {
   }
 
   Worker& worker_;
+  const std::shared_ptr<Runtime> generation_;  ///< Owns listener_ and the clusters routed to.
   ListenerRuntime& listener_;
   tls::Stream client_;  ///< Plain TCP or TLS: a branch per operation, no virtual call.
   SessionHandle registration_;

@@ -1,5 +1,6 @@
 #include "proxy/runtime.h"
 
+#include <algorithm>
 #include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
 #include <stdexcept>
@@ -10,8 +11,11 @@
 
 namespace fulcrum::proxy {
 
-Runtime::Runtime(config::Config config)
-    : config_(std::move(config)), access_log_(config_.access_log) {
+Runtime::Runtime(config::Config config, const Runtime* previous)
+    : config_(std::move(config)),
+      worker_count_(previous ? previous->worker_count_ : std::max<uint32_t>(1, config_.workers)),
+      serial_(previous ? previous->serial_ + 1 : 1),
+      process_(previous ? previous->process_ : std::make_shared<Process>(config_.access_log)) {
   clusters_.reserve(config_.clusters.size());
   std::unordered_map<std::string, core::NetAddress> resolved;
   for (auto& cluster_config : config_.clusters) {
@@ -28,16 +32,21 @@ Runtime::Runtime(config::Config config)
       }
       server.resolved = it->second;
     }
-    ClusterRuntime runtime{cluster_config, nullptr, nullptr};
+    ClusterRuntime runtime{cluster_config, nullptr, {}, nullptr};
     if (cluster_config.tls.enabled) {
       runtime.tls = std::make_shared<tls::ClientTlsContext>(cluster_config.tls);
     }
+    core::ClusterOptions options{.name = cluster_config.name,
+                                 .policy = cluster_config.policy,
+                                 .passive = cluster_config.passive,
+                                 .health = cluster_config.health};
+    const ClusterRuntime* before = previous ? previous->find_cluster(cluster_config.name) : nullptr;
     runtime.cluster =
-        std::make_unique<core::Cluster>(core::ClusterOptions{.name = cluster_config.name,
-                                                             .policy = cluster_config.policy,
-                                                             .passive = cluster_config.passive,
-                                                             .health = cluster_config.health},
-                                        cluster_config.servers);
+        before ? std::make_shared<core::Cluster>(std::move(options), cluster_config.servers,
+                                                 *before->cluster)
+               : std::make_shared<core::Cluster>(std::move(options), cluster_config.servers);
+    runtime.readers.reserve(worker_count_);
+    for (unsigned w = 0; w < worker_count_; ++w) runtime.readers.emplace_back(*runtime.cluster);
     clusters_.push_back(std::move(runtime));
   }
 
@@ -48,7 +57,15 @@ Runtime::Runtime(config::Config config)
     throw std::runtime_error("unknown cluster '" + name + "'");  // The loader checks this first.
   };
   for (const auto& listener_config : config_.listeners) {
-    auto listener = std::make_unique<ListenerRuntime>();
+    std::shared_ptr<ListenerCounters> counters;
+    const ListenerRuntime* before = nullptr;
+    if (previous) {
+      const std::size_t index = previous->listener_index(listener_config.name);
+      if (index != SIZE_MAX) before = previous->listeners_[index].get();
+    }
+    if (before) counters = before->counters;
+    if (!counters) counters = std::make_shared<ListenerCounters>();
+    auto listener = std::make_unique<ListenerRuntime>(std::move(counters));
     listener->config = listener_config;
     for (const auto& route : listener_config.routes) {
       listener->routes.push_back({route.host, route.path_prefix, cluster_index(route.cluster)});
@@ -56,11 +73,30 @@ Runtime::Runtime(config::Config config)
     if (listener_config.mode == config::ListenerMode::kTcp) {
       listener->tcp_cluster_index = cluster_index(listener_config.cluster);
     }
-    if (listener_config.tls.enabled) {
+    if (listener_config.tls.enabled && before && before->tls) {
+      // The same context with the new certificates: its session ticket keys stay, so clients
+      // resume their sessions across a reload. Throws (and keeps the current ones) on bad files.
+      before->tls->reload(listener_config.tls);
+      listener->tls = before->tls;
+    } else if (listener_config.tls.enabled) {
       listener->tls = std::make_shared<tls::ServerTlsContext>(listener_config.tls);
     }
     listeners_.push_back(std::move(listener));
   }
+}
+
+const ClusterRuntime* Runtime::find_cluster(std::string_view name) const {
+  for (const auto& cluster : clusters_) {
+    if (cluster.config.name == name) return &cluster;
+  }
+  return nullptr;
+}
+
+std::size_t Runtime::listener_index(std::string_view name) const {
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    if (listeners_[i]->config.name == name) return i;
+  }
+  return SIZE_MAX;
 }
 
 namespace {
@@ -86,14 +122,19 @@ bool host_matches(std::string_view configured, std::string_view host) {
 
 }  // namespace
 
-std::size_t Runtime::route(const ListenerRuntime& listener, std::string_view host,
-                           std::string_view path) {
-  for (const auto& route : listener.routes) {
-    if (host_matches(route.host, host) && path.starts_with(route.path_prefix)) {
-      return route.cluster_index;
-    }
+std::size_t Runtime::route_position(const ListenerRuntime& listener, std::string_view host,
+                                    std::string_view path) {
+  for (std::size_t i = 0; i < listener.routes.size(); ++i) {
+    const RouteRuntime& route = listener.routes[i];
+    if (host_matches(route.host, host) && path.starts_with(route.path_prefix)) return i;
   }
   return SIZE_MAX;
+}
+
+std::size_t Runtime::route(const ListenerRuntime& listener, std::string_view host,
+                           std::string_view path) {
+  const std::size_t position = route_position(listener, host, path);
+  return position == SIZE_MAX ? SIZE_MAX : listener.routes[position].cluster_index;
 }
 
 }  // namespace fulcrum::proxy

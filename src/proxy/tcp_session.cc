@@ -12,8 +12,9 @@
 
 namespace fulcrum::proxy {
 
-asio::awaitable<void> run_tcp_session(Worker& worker, ListenerRuntime& listener,
-                                      asio::ip::tcp::socket socket, asio::ip::tcp::endpoint peer) {
+asio::awaitable<void> run_tcp_session(Worker& worker, std::shared_ptr<Runtime> generation,
+                                      ListenerRuntime& listener, asio::ip::tcp::socket socket,
+                                      asio::ip::tcp::endpoint peer) {
   std::optional<tls::Stream> stream = open_client_stream(std::move(socket), listener);
   if (!stream) co_return;
   tls::Stream& client = *stream;
@@ -26,7 +27,7 @@ asio::awaitable<void> run_tcp_session(Worker& worker, ListenerRuntime& listener,
       worker.unregister_session(handle);
       listener.connections.fetch_sub(1, std::memory_order_relaxed);
     }
-  } registration{worker, listener, {&client.socket(), false}};
+  } registration{worker, listener, {&client.socket(), false, generation.get()}};
   worker.register_session(registration.handle);
   Deadline deadline(client.get_executor());
   std::error_code ec;
@@ -39,13 +40,13 @@ asio::awaitable<void> run_tcp_session(Worker& worker, ListenerRuntime& listener,
   }
 
   const std::size_t cluster_index = listener.tcp_cluster_index;
-  const ClusterRuntime& cluster = worker.runtime().clusters()[cluster_index];
+  ClusterRuntime& cluster = generation->clusters()[cluster_index];
   // The source address as text, as the HTTP side hashes it (source_ip keys agree).
   char ip[64];
   const std::size_t ip_length = format_ip(peer.address(), ip);
   std::optional<uint64_t> key;
   if (ip_length != 0) key = core::hash_bytes(std::string_view(ip, ip_length));
-  const core::SnapshotPtr snapshot = worker.reader(cluster_index).current();
+  const core::SnapshotPtr snapshot = cluster.reader(worker.index()).current();
   core::TryList tries(snapshot, worker.clock(), worker.rng(), cluster.config.retries + 1, key);
 
   for (core::Pick pick = tries.next(); pick; pick = tries.next()) {

@@ -11,6 +11,7 @@
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "core/hash.h"
@@ -30,15 +31,13 @@ std::size_t head_buffer_size(Runtime& runtime) {
 
 }  // namespace
 
-Worker::Worker(Runtime& runtime, unsigned index)
-    : runtime_(runtime),
+Worker::Worker(std::shared_ptr<Runtime> runtime, unsigned index)
+    : runtime_(std::move(runtime)),
       index_(index),
-      head_buffers_(head_buffer_size(runtime)),
+      head_buffers_(head_buffer_size(*runtime_)),
       rng_(core::mix64(index + 1)),
-      access_log_(runtime.access_log().writer()) {
+      access_log_(runtime_->access_log().writer()) {
   sessions_.prev = sessions_.next = &sessions_;
-  readers_.reserve(runtime.clusters().size());
-  for (auto& cluster : runtime.clusters()) readers_.emplace_back(*cluster.cluster);
 }
 
 Worker::~Worker() {
@@ -46,45 +45,106 @@ Worker::~Worker() {
   join();
 }
 
+std::unique_ptr<asio::ip::tcp::acceptor> Worker::open_acceptor(const config::ListenerConfig& config,
+                                                               uint16_t& port) {
+  asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config.host),
+                                   port != 0 ? port : config.port);
+  auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(io_);
+  acceptor->open(endpoint.protocol());
+  acceptor->set_option(asio::socket_base::reuse_address(true));
+  int on = 1;
+  // One listening socket per worker; the kernel spreads new connections across them.
+  if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
+    throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
+  }
+  // Accepted sockets inherit TCP_NODELAY from the listening socket (Linux): set once here, not
+  // once per connection.
+  acceptor->set_option(asio::ip::tcp::no_delay(true));
+  if (config.mode == config::ListenerMode::kHttp) {
+    // HTTP clients speak first: the kernel hands over a connection once its request bytes
+    // are in, so the first read finds them instead of failing with EAGAIN. 1 s, as nginx's
+    // "deferred": a silent client is accepted after that and meets client_idle as before.
+    const int defer_seconds = 1;
+    if (::setsockopt(acceptor->native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds,
+                     sizeof defer_seconds) != 0) {
+      throw std::system_error(errno, std::generic_category(), "TCP_DEFER_ACCEPT");
+    }
+  }
+  acceptor->bind(endpoint);
+  acceptor->listen(asio::socket_base::max_listen_connections);
+  if (port == 0) port = acceptor->local_endpoint().port();
+  return acceptor;
+}
+
 void Worker::bind(std::vector<uint16_t>& ports) {
-  auto& listeners = runtime_.listeners();
+  auto& listeners = runtime_->listeners();
   for (std::size_t i = 0; i < listeners.size(); ++i) {
-    const auto& config = listeners[i]->config;
-    asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config.host),
-                                     ports[i] != 0 ? ports[i] : config.port);
-    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(io_);
-    acceptor->open(endpoint.protocol());
-    acceptor->set_option(asio::socket_base::reuse_address(true));
-    int on = 1;
-    // One listening socket per worker; the kernel spreads new connections across them.
-    if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
-      throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
-    }
-    // Accepted sockets inherit TCP_NODELAY from the listening socket (Linux): set once here, not
-    // once per connection.
-    acceptor->set_option(asio::ip::tcp::no_delay(true));
-    if (config.mode == config::ListenerMode::kHttp) {
-      // HTTP clients speak first: the kernel hands over a connection once its request bytes
-      // are in, so the first read finds them instead of failing with EAGAIN. 1 s, as nginx's
-      // "deferred": a silent client is accepted after that and meets client_idle as before.
-      const int defer_seconds = 1;
-      if (::setsockopt(acceptor->native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds,
-                       sizeof defer_seconds) != 0) {
-        throw std::system_error(errno, std::generic_category(), "TCP_DEFER_ACCEPT");
+    bound_.push_back(open_acceptor(listeners[i]->config, ports[i]));
+  }
+}
+
+std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> Worker::bind_new(
+    const Runtime& next, const std::vector<std::size_t>& kept, std::vector<uint16_t>& ports) {
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> fresh(kept.size());
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    if (kept[i] == SIZE_MAX) fresh[i] = open_acceptor(next.listeners()[i]->config, ports[i]);
+  }
+  return fresh;
+}
+
+void Worker::install(std::shared_ptr<Runtime> next, std::vector<std::size_t> kept,
+                     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> fresh) {
+  asio::post(io_, [this, next = std::move(next), kept = std::move(kept),
+                   fresh = std::move(fresh)]() mutable {
+    if (draining_) return;  // Shutting down: the fresh sockets close with `fresh`.
+    std::vector<std::shared_ptr<AcceptorSlot>> slots(kept.size());
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      if (kept[i] != SIZE_MAX) {
+        slots[i] = std::move(slots_[kept[i]]);
+      } else {
+        slots[i] = std::make_shared<AcceptorSlot>(std::move(*fresh[i]));
+        asio::co_spawn(io_, accept_loop(slots[i]), asio::detached);
       }
+      slots[i]->generation = next;
+      slots[i]->listener = next->listeners()[i].get();
     }
-    acceptor->bind(endpoint);
-    acceptor->listen(asio::socket_base::max_listen_connections);
-    if (ports[i] == 0) ports[i] = acceptor->local_endpoint().port();
-    acceptors_.push_back(std::move(acceptor));
+    for (auto& dropped : slots_) {
+      if (!dropped) continue;
+      std::error_code ignored;
+      dropped->acceptor.close(ignored);  // Its accept loop ends; waiting connections are reset.
+    }
+    slots_ = std::move(slots);
+    const uint64_t serial = next->serial();
+    runtime_ = std::move(next);
+    // Sessions of older generations close after their next response (Connection: close), or
+    // at their idle timeout. Whatever of them is still open after the drain timeout is cut off,
+    // as at shutdown, so no old configuration outlives it.
+    auto timer = std::make_shared<asio::steady_timer>(io_, runtime_->config().drain_timeout);
+    timer->async_wait([this, timer, serial](std::error_code ec) {
+      if (!ec && !draining_) close_sessions_older_than(serial);
+    });
+  });
+}
+
+void Worker::close_sessions_older_than(uint64_t serial) {
+  for (SessionHandle* session = sessions_.next; session != &sessions_; session = session->next) {
+    if (session->generation != nullptr && session->generation->serial() < serial) {
+      std::error_code ignored;
+      session->client->cancel(ignored);
+    }
   }
 }
 
 void Worker::start() {
-  auto& listeners = runtime_.listeners();
-  for (std::size_t i = 0; i < acceptors_.size(); ++i) {
-    asio::co_spawn(io_, accept_loop(*listeners[i], *acceptors_[i]), asio::detached);
+  auto& listeners = runtime_->listeners();
+  for (std::size_t i = 0; i < bound_.size(); ++i) {
+    auto slot = std::make_shared<AcceptorSlot>(std::move(*bound_[i]));
+    slot->generation = runtime_;
+    slot->listener = listeners[i].get();
+    slots_.push_back(slot);
+    asio::co_spawn(io_, accept_loop(std::move(slot)), asio::detached);
   }
+  bound_.clear();
   thread_ = std::thread([this] {
     // Named first, before anything allocates: tools (top -H, the allocation test) tell the
     // workers by it.
@@ -108,9 +168,9 @@ void Worker::stop() { io_.stop(); }
 void Worker::begin_drain() {
   asio::post(io_, [this] {
     draining_ = true;
-    for (auto& acceptor : acceptors_) {
+    for (auto& slot : slots_) {
       std::error_code ignored;
-      acceptor->close(ignored);
+      slot->acceptor.close(ignored);
     }
     for (SessionHandle* session = sessions_.next; session != &sessions_; session = session->next) {
       if (session->idle) {
@@ -135,20 +195,20 @@ void Worker::unregister_session(SessionHandle& handle) {
   handle.next->prev = handle.prev;
   handle.prev = handle.next = nullptr;
   // The daemon sets the runtime flag before it waits, so no last close goes unnoticed.
-  if (session_count_.fetch_sub(1, std::memory_order_relaxed) == 1 && runtime_.draining()) {
-    runtime_.notify_session_closed();
+  if (session_count_.fetch_sub(1, std::memory_order_relaxed) == 1 && runtime_->draining()) {
+    runtime_->notify_session_closed();
   }
 }
 
-asio::awaitable<void> Worker::accept_loop(ListenerRuntime& listener,
-                                          asio::ip::tcp::acceptor& acceptor) {
+asio::awaitable<void> Worker::accept_loop(std::shared_ptr<AcceptorSlot> slot) {
   constexpr auto nothrow = asio::experimental::as_tuple(asio::use_awaitable);
-  const bool http = listener.config.mode == config::ListenerMode::kHttp;
   asio::ip::tcp::endpoint peer;  // Filled by accept() itself: no getpeername per connection.
-  while (acceptor.is_open()) {
-    auto [ec, socket] = co_await acceptor.async_accept(peer, nothrow);
+  while (slot->acceptor.is_open()) {
+    auto [ec, socket] = co_await slot->acceptor.async_accept(peer, nothrow);
+    // Read after the wait: a reload may have re-pointed the slot meanwhile.
+    ListenerRuntime& listener = *slot->listener;
     if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
+      if (ec == asio::error::operation_aborted || !slot->acceptor.is_open()) break;
       // Out of fds or similar: log and keep serving the connections we have.
       spdlog::warn("listener {}: accept failed: {}", listener.config.name, ec.message());
       continue;
@@ -161,11 +221,13 @@ asio::awaitable<void> Worker::accept_loop(ListenerRuntime& listener,
       socket.close(ignored);  // Over the limit: refused, never queued without bound.
       continue;
     }
-    if (http) {
-      asio::co_spawn(io_, run_http_session(*this, listener, std::move(socket), peer),
+    if (listener.config.mode == config::ListenerMode::kHttp) {
+      asio::co_spawn(io_,
+                     run_http_session(*this, slot->generation, listener, std::move(socket), peer),
                      asio::detached);
     } else {
-      asio::co_spawn(io_, run_tcp_session(*this, listener, std::move(socket), peer),
+      asio::co_spawn(io_,
+                     run_tcp_session(*this, slot->generation, listener, std::move(socket), peer),
                      asio::detached);
     }
   }

@@ -20,27 +20,51 @@ namespace fulcrum::proxy {
 /// links into the worker's list itself, so opening a connection allocates no list node.
 struct SessionHandle {
   asio::ip::tcp::socket* client = nullptr;
-  bool idle = true;  ///< Between requests, no byte of the next one received.
+  bool idle = true;                     ///< Between requests, no byte of the next one received.
+  const Runtime* generation = nullptr;  ///< The configuration the session serves with.
   SessionHandle* prev = nullptr;
   SessionHandle* next = nullptr;
 };
 
+/// A listening socket of one worker and the listener (of the current generation) it serves.
+/// A reload that keeps the listener re-points it at the new generation: the socket, and every
+/// connection waiting in its backlog, stay.
+struct AcceptorSlot {
+  explicit AcceptorSlot(asio::ip::tcp::acceptor socket) : acceptor(std::move(socket)) {}
+  asio::ip::tcp::acceptor acceptor;
+  std::shared_ptr<Runtime> generation;
+  ListenerRuntime* listener = nullptr;
+};
+
 /// One event-loop thread (named "fulcrum-w<index>"). Owns its io_context, its own SO_REUSEPORT
-/// listening socket per listener, its RNG, snapshot caches, buffers and upstream pool: nothing on
-/// the request path is shared with other workers except the clusters' atomics.
+/// listening socket per listener, its RNG, buffers and upstream pool; its snapshot caches live in
+/// the clusters (one per worker). Nothing on the request path is shared with other workers except
+/// the clusters' atomics.
 class Worker {
  public:
   /// Streaming buffers: large enough that a 1 MiB body moves in few system calls.
   static constexpr std::size_t kBufferSize = 64 * 1024;
   static constexpr std::size_t kMinHeadBufferSize = 16 * 1024;
 
-  Worker(Runtime& runtime, unsigned index);
+  Worker(std::shared_ptr<Runtime> runtime, unsigned index);
   ~Worker();
 
   /// Binds this worker's listening sockets. For a listener configured on port 0, the first
   /// worker's ephemeral port is written back into `ports` so the others share it.
   void bind(std::vector<uint16_t>& ports);
   void start();
+
+  /// A reload, step 1 (any thread): binds sockets for the listeners of `next` that `kept` does
+  /// not map to a current one (kept[i] = index of the current listener that next's listener i
+  /// continues, or SIZE_MAX). Ports as in bind(). Throws std::system_error (e.g. address in use)
+  /// before anything changed.
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> bind_new(
+      const Runtime& next, const std::vector<std::size_t>& kept, std::vector<uint16_t>& ports);
+  /// A reload, step 2 (any thread): the worker switches to `next` on its own thread. New
+  /// connections and requests use it; sessions of older generations finish their request and
+  /// close, and any still open `drain_timeout` later are closed.
+  void install(std::shared_ptr<Runtime> next, std::vector<std::size_t> kept,
+               std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> fresh);
   void join();
   /// Thread-safe: stop accepting, close idle connections, let requests in flight finish.
   void begin_drain();
@@ -50,10 +74,11 @@ class Worker {
   std::size_t session_count() const { return session_count_.load(std::memory_order_relaxed); }
 
   // Worker-local accessors for sessions.
-  Runtime& runtime() { return runtime_; }
+  /// The current generation; sessions keep the one they started with.
+  Runtime& runtime() { return *runtime_; }
+  unsigned index() const { return index_; }
   asio::io_context& io() { return io_; }
   core::Rng& rng() { return rng_; }
-  core::SnapshotReader& reader(std::size_t cluster_index) { return readers_[cluster_index]; }
   UpstreamPool& pool() { return pool_; }
   BufferPool& buffers() { return buffers_; }
   /// Buffers for request heads as received and as forwarded: twice the largest max_head_bytes
@@ -69,9 +94,12 @@ class Worker {
   bool draining() const { return draining_; }
 
  private:
-  asio::awaitable<void> accept_loop(ListenerRuntime& listener, asio::ip::tcp::acceptor& acceptor);
+  asio::awaitable<void> accept_loop(std::shared_ptr<AcceptorSlot> slot);
+  std::unique_ptr<asio::ip::tcp::acceptor> open_acceptor(const config::ListenerConfig& config,
+                                                         uint16_t& port);
+  void close_sessions_older_than(uint64_t serial);
 
-  Runtime& runtime_;
+  std::shared_ptr<Runtime> runtime_;
   unsigned index_;
   // Declared before io_ so they outlive it: destroying the io_context destroys the coroutine
   // frames of sessions a drain timeout cut off, and those unregister and return their buffers.
@@ -82,10 +110,10 @@ class Worker {
   asio::io_context io_{1};
   core::SteadyClock clock_;
   core::FastRng rng_;
-  std::vector<core::SnapshotReader> readers_;
   UpstreamPool pool_;
   AccessLogWriter* access_log_;
-  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> bound_;  ///< Until start() serves them.
+  std::vector<std::shared_ptr<AcceptorSlot>> slots_;  ///< By listener of the current generation.
   bool draining_ = false;
   std::thread thread_;
 };

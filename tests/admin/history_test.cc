@@ -103,8 +103,8 @@ TEST_F(HistoryTest, RemovalWaitsForConnectionsAndRequestsOrTheTimeout) {
   Removals removals;
   state_->admin_state = core::AdminState::kDraining;
   state_->in_flight = 1;
-  EXPECT_TRUE(removals.begin(web_, "127.0.0.1:9001", "test", seconds(1), seconds(5)));
-  EXPECT_FALSE(removals.begin(web_, "127.0.0.1:9001", "test", seconds(1), seconds(5)));
+  EXPECT_TRUE(removals.begin(web_.cluster, "127.0.0.1:9001", "test", seconds(1), seconds(5)));
+  EXPECT_FALSE(removals.begin(web_.cluster, "127.0.0.1:9001", "test", seconds(1), seconds(5)));
   removals.poll(seconds(2));
   EXPECT_TRUE(removals.pending("web", "127.0.0.1:9001"));
   state_->in_flight = 0;
@@ -117,7 +117,7 @@ TEST_F(HistoryTest, RemovalWaitsForConnectionsAndRequestsOrTheTimeout) {
   const auto busy = web_.cluster->state_of("127.0.0.1:9002");
   busy->admin_state = core::AdminState::kDisabled;  // Disabled servers are removed too.
   busy->active_connections = 4;
-  removals.begin(web_, "127.0.0.1:9002", "test", seconds(10), seconds(5));
+  removals.begin(web_.cluster, "127.0.0.1:9002", "test", seconds(10), seconds(5));
   removals.poll(milliseconds(14'999));
   EXPECT_TRUE(removals.pending("web", "127.0.0.1:9002"));
   removals.poll(seconds(15));

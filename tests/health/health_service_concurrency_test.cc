@@ -81,7 +81,9 @@ TEST(HealthServiceConcurrency, PublishesWhileWorkersReadAndMembershipChanges) {
     return seen[static_cast<std::size_t>(e)].load(std::memory_order_relaxed);
   };
   // Flip what the servers and the agent say until the readers have seen each outcome.
-  const std::array<std::string, 3> answers = {"-1\n", "drain 50%\n", "30\n"};
+  // "ready" lifts both the -1 and a drain (a bare percentage lifts neither), so "drain" comes
+  // after it: while the -1 stands, the server shows as unavailable, not draining.
+  const std::array<std::string, 3> answers = {"-1\n", "ready 30%\n", "drain 50%\n"};
   std::size_t turn = 0;
   const bool all_seen = wait_for(
       [&] {
@@ -92,7 +94,8 @@ TEST(HealthServiceConcurrency, PublishesWhileWorkersReadAndMembershipChanges) {
         return seen_count(core::Eligibility::kDownByChecks) > 0 &&
                seen_count(core::Eligibility::kAgentUnavailable) > 0 &&
                seen_count(core::Eligibility::kAgentDrain) > 0 &&
-               seen_count(core::Eligibility::kEligible) > 0;
+               seen_count(core::Eligibility::kEligible) > 0 &&
+               service.counters().check_transitions.load() > 2;
       },
       std::chrono::seconds(30));
   service.stop();  // While the readers still read.

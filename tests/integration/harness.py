@@ -215,9 +215,11 @@ def config(listeners, clusters, workers=2, **extra):
 class Proxy:
     """fulcrum -c CONFIG as a subprocess, with its listeners' ports read from its log."""
 
-    def __init__(self, doc, start_timeout=10, command_prefix=()):
+    def __init__(self, doc, start_timeout=10, command_prefix=(), config_path=None):
+        """`config_path`: write the configuration there (e.g. where an earlier proxy ran, to
+        restart on its files) instead of in a fresh temporary directory."""
         self._dir = tempfile.TemporaryDirectory(prefix="fulcrum-integ-")
-        self.config_path = os.path.join(self._dir.name, "fulcrum.yaml")
+        self.config_path = config_path or os.path.join(self._dir.name, "fulcrum.yaml")
         self.config_text = to_yaml(doc) + "\n"
         with open(self.config_path, "w") as f:
             f.write(self.config_text)

@@ -1,8 +1,10 @@
-// Runtime::reload_tls(), the hook SIGHUP is to call: each TLS listener loads its certificate
-// files again; a listener whose files fail keeps the certificate it had.
+// A reload (the next Runtime generation built over the previous one) loads each TLS listener's
+// certificate files again, keeping the listener's context (and so its session ticket keys); a
+// listener whose files fail fails the reload and keeps the certificate it had.
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 
 #include "config/config.h"
@@ -39,6 +41,9 @@ TEST(ReloadTlsTest, ListenersLoadRenewedFilesAndKeepTheirsOnFailure) {
       "  - { name: web, listen: 127.0.0.1:0, cluster: app, tls: " +
       tls + " }\nclusters:\n  - { name: app, servers: [{ address: 127.0.0.1:9 }] }\n";
   Runtime runtime(config::load_config_string(yaml, "reload.yaml"));
+  const auto next = [&] {
+    return std::make_unique<Runtime>(config::load_config_string(yaml, "reload.yaml"), &runtime);
+  };
   ASSERT_EQ(runtime.listeners().size(), 2u);
   EXPECT_EQ(runtime.listeners()[0]->tls, nullptr);
   const ListenerRuntime& web = *runtime.listeners()[1];
@@ -46,12 +51,14 @@ TEST(ReloadTlsTest, ListenersLoadRenewedFilesAndKeepTheirsOnFailure) {
   EXPECT_EQ(served_name(web), "first");
 
   write("renewed");  // Renewed in place, as certbot does.
-  EXPECT_TRUE(runtime.reload_tls());
-  EXPECT_EQ(served_name(web), "renewed");
+  const auto reloaded = next();
+  const ListenerRuntime& reloaded_web = *reloaded->listeners()[1];
+  EXPECT_EQ(reloaded_web.tls, web.tls) << "the context, with its ticket keys, carries over";
+  EXPECT_EQ(served_name(reloaded_web), "renewed");
 
   dir.write("server.key", "not a key");
-  EXPECT_FALSE(runtime.reload_tls());
-  EXPECT_EQ(served_name(web), "renewed");
+  EXPECT_THROW(next(), tls::TlsError);
+  EXPECT_EQ(served_name(reloaded_web), "renewed");
 }
 
 }  // namespace
