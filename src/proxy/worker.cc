@@ -117,8 +117,9 @@ void Worker::install(std::shared_ptr<Runtime> next, std::vector<std::size_t> kep
     const uint64_t serial = next->serial();
     runtime_ = std::move(next);
     // Sessions of older generations close after their next response (Connection: close), or
-    // at their idle timeout. Whatever of them is still open after the drain timeout is cut off,
-    // as at shutdown, so no old configuration outlives it.
+    // at their idle timeout; those still idle between requests after the drain timeout are
+    // closed then. Requests in progress and tunnels (tcp mode, WebSocket) run to their end: they
+    // hold only memory of the old generation, never a thread.
     auto timer = std::make_shared<asio::steady_timer>(io_, runtime_->config().drain_timeout);
     timer->async_wait([this, timer, serial](std::error_code ec) {
       if (!ec && !draining_) close_sessions_older_than(serial);
@@ -128,7 +129,8 @@ void Worker::install(std::shared_ptr<Runtime> next, std::vector<std::size_t> kep
 
 void Worker::close_sessions_older_than(uint64_t serial) {
   for (SessionHandle* session = sessions_.next; session != &sessions_; session = session->next) {
-    if (session->generation != nullptr && session->generation->serial() < serial) {
+    if (session->idle && session->generation != nullptr &&
+        session->generation->serial() < serial) {
       std::error_code ignored;
       session->client->cancel(ignored);
     }

@@ -9,10 +9,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import time
 import unittest
 
 from admin_api import AdminClient, Load, admin_port
-from harness import ProxyTestCase, cluster, config, get, http_listener, to_yaml, wait_until
+from harness import (ProxyTestCase, cluster, config, connect, get, http_listener, read_response,
+                     read_until_eof, to_yaml, wait_until)
 
 RELOADED = re.compile(r"reloaded \S+ \(generation (\d+)\)")
 NEW_LISTENER = re.compile(r"reload: new listener (\S+) on \S+:(\d+)")
@@ -61,6 +63,31 @@ class Reload(ProxyTestCase):
         self.assertEqual(len(b2.requests()), before + 7, "every new request went to b2")
         self.assertEqual(proxy.port("web"), port)
         self.assertIsNone(proxy.process.poll())
+
+    def test_connections_of_the_old_configuration_close_cleanly(self):
+        b1 = self.start_backend("b1")
+        doc = self.doc([b1])
+        doc["drain_timeout"] = "1s"
+        proxy = self.start_proxy(doc)
+        request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+        busy, idle = connect(proxy.port("web")), connect(proxy.port("web"))
+        files = {}
+        for sock in (busy, idle):
+            self.addCleanup(sock.close)
+            files[sock] = sock.makefile("rb")
+            sock.sendall(request)
+            self.assertNotEqual(read_response(files[sock]).header("connection"), "close")
+        sighup_and_wait(proxy)
+        # The next request on an old connection is served, and told the connection ends.
+        busy.sendall(request)
+        response = read_response(files[busy])
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.header("connection"), "close")
+        self.assertEqual(read_until_eof(busy), b"")
+        # One left idle is closed once the drain timeout after the reload has passed.
+        started = time.monotonic()
+        self.assertEqual(read_until_eof(idle, timeout=10), b"")
+        self.assertLess(time.monotonic() - started, 5)
 
     def test_twenty_reloads_under_wrk_load_fail_nothing(self):
         b1 = self.start_backend("b1")
