@@ -129,8 +129,7 @@ void Worker::install(std::shared_ptr<Runtime> next, std::vector<std::size_t> kep
 
 void Worker::close_sessions_older_than(uint64_t serial) {
   for (SessionHandle* session = sessions_.next; session != &sessions_; session = session->next) {
-    if (session->idle && session->generation != nullptr &&
-        session->generation->serial() < serial) {
+    if (session->idle && session->generation != nullptr && session->generation->serial() < serial) {
       std::error_code ignored;
       session->client->cancel(ignored);
     }
