@@ -121,6 +121,8 @@ struct HealthCheckConfig {
   std::string host;  ///< Host header; empty: the server's configured address.
   std::vector<StatusRange> expect_status{StatusRange{200, 399}};
   std::string expect_body;  ///< Substring the body must contain; empty: not checked.
+  /// http only: one keep-alive connection per server carries every check (Envoy's default).
+  bool reuse_connection = true;
   Nanos interval{std::chrono::seconds(2)};
   Nanos timeout{std::chrono::seconds(1)};
   uint32_t jitter_percent = 10;  ///< Each delay is drawn within ±this percentage.

@@ -15,8 +15,8 @@ namespace {
 constexpr uint64_t kMaxRiseFall = 100;
 constexpr uint64_t kMaxConsecutive = 1000;
 constexpr std::size_t kMaxSendBytes = 1024;
-constexpr std::array<std::string_view, 5> kHttpOnlyKeys = {"method", "path", "host",
-                                                           "expect_status", "expect_body"};
+constexpr std::array<std::string_view, 6> kHttpOnlyKeys = {
+    "method", "path", "host", "expect_status", "expect_body", "reuse_connection"};
 
 bool visible_ascii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
@@ -111,6 +111,7 @@ HealthCheckConfig read_health_check(const Source& source, const Field& field) {
   if (const Field* f = m.find("host")) c.host = read_visible(source, *f, "a host name");
   if (const Field* f = m.find("expect_status")) c.expect_status = read_expect_status(source, *f);
   if (const Field* f = m.find("expect_body")) c.expect_body = read_string(source, *f);
+  if (const Field* f = m.find("reuse_connection")) c.reuse_connection = read_bool(source, *f);
   if (const Field* f = m.find("interval")) c.interval = read_duration(source, *f, false);
   if (const Field* f = m.find("timeout")) c.timeout = read_duration(source, *f, false);
   if (const Field* f = m.find("jitter")) c.jitter_percent = read_percent(source, *f, 50);

@@ -29,8 +29,9 @@ inline constexpr std::string_view kClusterKeys[] = {
 inline constexpr std::string_view kServerKeys[] = {"address", "weight", "backup", "agent_address",
                                                    "agent_port"};
 inline constexpr std::string_view kHealthCheckKeys[] = {
-    "type",    "method", "path", "host", "expect_status", "expect_body",   "interval",
-    "timeout", "jitter", "rise", "fall", "initial_state", "fast_interval", "down_interval"};
+    "type",        "method",        "path",          "host",          "expect_status",
+    "expect_body", "interval",      "timeout",       "jitter",        "rise",
+    "fall",        "initial_state", "fast_interval", "down_interval", "reuse_connection"};
 inline constexpr std::string_view kAgentKeys[] = {"port", "send", "interval", "timeout",
                                                   "require_response"};
 inline constexpr std::string_view kOutlierKeys[] = {"consecutive_5xx", "consecutive_gateway_errors",

@@ -1,12 +1,16 @@
-// http checks: one request per fresh connection, "Connection: close"; the status must be in
-// one of the expected ranges and, when asked, the body must contain the expected text.
+// http checks: one request, on a fresh connection ("Connection: close") or on the server's kept
+// keep-alive connection; the status must be in one of the expected ranges and, when asked, the
+// body must contain the expected text. A kept connection is only left open after a response
+// read to its end, so the next request starts on a clean stream.
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 
 #include <asio/buffer.hpp>
 #include <asio/ssl/error.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/write.hpp>
+#include <cerrno>
 #include <functional>
 #include <optional>
 
@@ -22,6 +26,8 @@ namespace {
 
 constexpr std::size_t kReadChunk = 4096;
 constexpr std::size_t kMaxHeadBytes = 16 * 1024;
+/// A kept connection is given up rather than read through a body longer than this.
+constexpr uint64_t kMaxDrainBytes = 64 * 1024;
 
 bool status_expected(int status, const std::vector<config::StatusRange>& ranges) {
   for (const auto& range : ranges) {
@@ -30,45 +36,77 @@ bool status_expected(int status, const std::vector<config::StatusRange>& ranges)
   return false;
 }
 
-// Collects the start of a response body (decoded), up to HttpCheck::kMaxBodyBytes.
+// Reads a response body to its end (as framed), keeping the start of the decoded payload, up to
+// HttpCheck::kMaxBodyBytes, for expect_body.
 class BodyReader {
  public:
   explicit BodyReader(const http::ResponseHead& head)
-      : chunked_(head.framing == http::Framing::kChunked),
-        limit_(head.framing == http::Framing::kContentLength
-                   ? std::min<uint64_t>(head.content_length, HttpCheck::kMaxBodyBytes)
-                   : HttpCheck::kMaxBodyBytes),
-        done_(head.framing == http::Framing::kNone || limit_ == 0) {}
+      : framing_(head.framing), remaining_(head.content_length) {}
 
-  void feed(std::string_view bytes) {
-    if (chunked_) {
-      const std::function<void(std::string_view)> append = [this](std::string_view data) {
-        take(data);
-      };
-      const auto step = decoder_.feed(bytes, &append);
-      error_ = step.error;
-      done_ = done_ || step.done || step.error;
-    } else {
-      take(bytes);
+  /// Takes the body's share of `bytes`; returns how many belonged to it (any rest would be bytes
+  /// the server sent after its response).
+  std::size_t feed(std::string_view bytes) {
+    switch (framing_) {
+      case http::Framing::kNone:
+        return 0;
+      case http::Framing::kContentLength: {
+        const std::size_t take = std::min<uint64_t>(bytes.size(), remaining_);
+        keep(bytes.substr(0, take));
+        remaining_ -= take;
+        consumed_ += take;
+        return take;
+      }
+      case http::Framing::kChunked: {
+        const auto step = decoder_.feed(bytes, &keep_);
+        error_ = error_ || step.error;
+        consumed_ += step.consumed;
+        return step.consumed;
+      }
+      case http::Framing::kUntilClose:
+        keep(bytes);
+        consumed_ += bytes.size();
+        return bytes.size();
     }
+    return 0;
   }
+  void end_of_stream() { closed_ = true; }
 
-  bool done() const { return done_; }
+  /// The whole body was read: the stream holds nothing more of this response.
+  bool complete() const {
+    switch (framing_) {
+      case http::Framing::kNone:
+        return true;
+      case http::Framing::kContentLength:
+        return remaining_ == 0;
+      case http::Framing::kChunked:
+        return decoder_.done();
+      case http::Framing::kUntilClose:
+        return closed_;
+    }
+    return false;
+  }
+  /// Enough is known for expect_body: the kept text is full or the body has ended.
+  bool text_known() const {
+    return complete() || closed_ || error_ || text_.size() >= HttpCheck::kMaxBodyBytes;
+  }
   bool error() const { return error_; }
-  const std::string& body() const { return body_; }
+  uint64_t consumed() const { return consumed_; }
+  const std::string& text() const { return text_; }
 
  private:
-  void take(std::string_view data) {
-    body_.append(data.substr(0, limit_ - body_.size()));
-    if (body_.size() >= limit_) done_ = true;
+  void keep(std::string_view data) {
+    text_.append(data.substr(
+        0, HttpCheck::kMaxBodyBytes - std::min(text_.size(), HttpCheck::kMaxBodyBytes)));
   }
 
-  bool chunked_;
-  std::size_t limit_;
-  bool done_;
+  http::Framing framing_;
+  uint64_t remaining_;
+  uint64_t consumed_ = 0;
+  bool closed_ = false;
   bool error_ = false;
   http::ChunkedDecoder decoder_;
-  std::string body_;
+  const std::function<void(std::string_view)> keep_ = [this](std::string_view d) { keep(d); };
+  std::string text_;
 };
 
 // A server closing without close_notify ends the stream all the same: the check only reads.
@@ -76,62 +114,63 @@ bool ended(const std::error_code& ec) {
   return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
 }
 
-// The check's connection, plain or TLS as the cluster's requests go; nullopt and the reason
-// when TLS cannot start.
-std::optional<tls::Stream> make_stream(const asio::any_io_executor& executor,
-                                       const HttpCheck& check, std::string& failure) {
+// The check's connection, plain or TLS as the cluster's requests go; null and the reason when
+// TLS cannot start.
+std::unique_ptr<tls::Stream> make_stream(const asio::any_io_executor& executor,
+                                         const HttpCheck& check, std::string& failure) {
   asio::ip::tcp::socket socket(executor);
-  if (!check.tls) return tls::Stream(std::move(socket));
+  if (!check.tls) return std::make_unique<tls::Stream>(std::move(socket));
   try {
-    return tls::Stream::connect(std::move(socket), *check.tls, check.tls_host);
+    return std::make_unique<tls::Stream>(
+        tls::Stream::connect(std::move(socket), *check.tls, check.tls_host));
   } catch (const tls::TlsError& e) {
     failure = e.what();
-    return std::nullopt;
+    return nullptr;
   }
 }
 
-}  // namespace
-
-HttpCheck HttpCheck::make(const config::HealthCheckConfig& config, std::string_view host_header) {
-  HttpCheck check;
-  const std::string_view host = config.host.empty() ? host_header : std::string_view(config.host);
-  check.request = fmt::format(
-      "{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: fulcrum-health-check\r\nAccept: */*\r\n"
-      "Connection: close\r\n\r\n",
-      config.method, config.path, host);
-  check.method = config.method;
-  check.expect_status = config.expect_status;
-  check.expect_body = config.expect_body;
-  return check;
+// Whether a kept connection is still fit to carry a request: nothing arrived while it was idle.
+// The server's close (EOF), a reset, or any unsolicited byte (a TLS close_notify) retires it.
+bool idle_and_open(tls::Stream& stream) {
+  char byte;
+  const ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-asio::awaitable<CheckResult> http_check(asio::ip::tcp::endpoint endpoint, const HttpCheck& check,
-                                        core::Nanos timeout) {
-  const auto executor = co_await asio::this_coro::executor;
-  std::string failure;
-  std::optional<tls::Stream> stream = make_stream(executor, check, failure);
-  if (!stream) co_return CheckResult{false, std::move(failure)};
-  asio::ip::tcp::socket& socket = stream->socket();
-  const detail::CloseWithReset close_on_exit(socket);
-  proxy::Deadline deadline(executor);
-  deadline.arm(socket, timeout);
-  failure = co_await detail::connect_probe(socket, endpoint, deadline, timeout);
-  if (!failure.empty()) co_return CheckResult{false, std::move(failure)};
-  if (stream->is_tls()) {
-    auto [ec] = co_await stream->async_handshake(proxy::kNoThrow);
-    if (ec) {
-      co_return CheckResult{
-          false, deadline.expired()
-                     ? detail::failure_reason(ec, deadline, timeout)
-                     : "TLS handshake failed: " + tls::describe_handshake_error(stream->ssl(), ec)};
-    }
-  }
+// Connects `stream` to `endpoint` and, for TLS, completes the handshake. Empty, or the reason.
+asio::awaitable<std::string> connect_stream(tls::Stream& stream,
+                                            const asio::ip::tcp::endpoint& endpoint,
+                                            const proxy::Deadline& deadline, core::Nanos timeout) {
+  std::string failure =
+      co_await detail::connect_probe(stream.socket(), endpoint, deadline, timeout);
+  if (!failure.empty() || !stream.is_tls()) co_return failure;
+  auto [ec] = co_await stream.async_handshake(proxy::kNoThrow);
+  if (!ec) co_return std::string();
+  co_return deadline.expired()
+      ? detail::failure_reason(ec, deadline, timeout)
+      : "TLS handshake failed: " + tls::describe_handshake_error(stream.ssl(), ec);
+}
+
+struct Exchange {
+  CheckResult result;
+  bool answered = false;  ///< Some response bytes arrived.
+  bool reusable = false;  ///< The response was read to its end and the server keeps alive.
+};
+
+// One request and its response on a connected stream. `keep_alive`: the caller would keep the
+// connection, so the body is read to its end (within kMaxDrainBytes) to leave the stream clean.
+asio::awaitable<Exchange> exchange(tls::Stream& stream, const HttpCheck& check, bool keep_alive,
+                                   const proxy::Deadline& deadline, core::Nanos timeout,
+                                   std::string& buffer) {
+  Exchange out;
   auto [write_error, written] =
-      co_await asio::async_write(*stream, asio::buffer(check.request), proxy::kNoThrow);
-  if (write_error)
-    co_return CheckResult{false, detail::failure_reason(write_error, deadline, timeout)};
+      co_await asio::async_write(stream, asio::buffer(check.request), proxy::kNoThrow);
+  if (write_error) {
+    out.result = {false, detail::failure_reason(write_error, deadline, timeout)};
+    co_return out;
+  }
 
-  std::string buffer;
+  buffer.clear();
   http::ResponseHead head;
   http::ParseError parse_error;
   std::size_t scanned = 0;
@@ -139,41 +178,157 @@ asio::awaitable<CheckResult> http_check(asio::ip::tcp::endpoint endpoint, const 
   for (;;) {
     const std::size_t old_size = buffer.size();
     buffer.resize(old_size + kReadChunk);
-    auto [ec, n] = co_await stream->async_read_some(
+    auto [ec, n] = co_await stream.async_read_some(
         asio::buffer(buffer.data() + old_size, kReadChunk), proxy::kNoThrow);
     buffer.resize(old_size + n);
+    out.answered = out.answered || n > 0;
     if (ended(ec)) {
-      co_return CheckResult{false, buffer.empty() ? "connection closed without a response"
-                                                  : "connection closed in the response head"};
+      out.result = {false, buffer.empty() ? "connection closed without a response"
+                                          : "connection closed in the response head"};
+      co_return out;
     }
-    if (ec) co_return CheckResult{false, detail::failure_reason(ec, deadline, timeout)};
+    if (ec) {
+      out.result = {false, detail::failure_reason(ec, deadline, timeout)};
+      co_return out;
+    }
     const auto parsed =
         http::parse_response_head(buffer, check.method, limits, head, parse_error, scanned);
     if (parsed == http::ParseResult::kError) {
-      co_return CheckResult{false, fmt::format("invalid response: {}", parse_error.reason)};
+      out.result = {false, fmt::format("invalid response: {}", parse_error.reason)};
+      co_return out;
     }
     if (parsed == http::ParseResult::kComplete) break;
   }
-  if (!status_expected(head.status, check.expect_status)) {
-    co_return CheckResult{false, fmt::format("status {}", head.status)};
-  }
-  if (check.expect_body.empty()) co_return CheckResult{true, {}};
 
+  const bool status_ok = status_expected(head.status, check.expect_status);
+  const bool need_text = status_ok && !check.expect_body.empty();
+  bool reuse =
+      keep_alive && head.keep_alive && !head.upgrade && head.status >= 200 &&
+      head.framing != http::Framing::kUntilClose &&
+      !(head.framing == http::Framing::kContentLength && head.content_length > kMaxDrainBytes);
   BodyReader body(head);
-  body.feed(std::string_view(buffer).substr(head.head_size));
-  std::string chunk(kReadChunk, '\0');
-  while (!body.done()) {
-    auto [ec, n] = co_await stream->async_read_some(asio::buffer(chunk), proxy::kNoThrow);
-    if (ended(ec)) break;
-    if (ec) co_return CheckResult{false, detail::failure_reason(ec, deadline, timeout)};
-    body.feed(std::string_view(chunk.data(), n));
+  const std::string_view after_head = std::string_view(buffer).substr(head.head_size);
+  if (body.feed(after_head) < after_head.size()) reuse = false;  // Bytes beyond the response.
+  std::string chunk;
+  while (!body.complete() && !body.error() && (reuse || (need_text && !body.text_known()))) {
+    if (reuse && body.consumed() > kMaxDrainBytes) {
+      reuse = false;  // Not worth reading through; still read on if expect_body needs it.
+      continue;
+    }
+    chunk.resize(kReadChunk);
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(chunk), proxy::kNoThrow);
+    if (ended(ec)) {
+      body.end_of_stream();
+      break;
+    }
+    if (ec) {
+      if (need_text && !body.text_known()) {
+        out.result = {false, detail::failure_reason(ec, deadline, timeout)};
+        co_return out;
+      }
+      reuse = false;
+      break;
+    }
+    if (body.feed(std::string_view(chunk.data(), n)) < n) reuse = false;
   }
-  if (body.error()) co_return CheckResult{false, "invalid chunked body"};
-  if (body.body().find(check.expect_body) == std::string::npos) {
-    co_return CheckResult{
+  out.reusable = reuse && body.complete() && !body.error();
+
+  if (!status_ok) {
+    out.result = {false, fmt::format("status {}", head.status)};
+  } else if (!need_text) {
+    out.result = {true, {}};
+  } else if (body.error()) {
+    out.result = {false, "invalid chunked body"};
+  } else if (body.text().find(check.expect_body) == std::string::npos) {
+    out.result = {
         false, fmt::format("status {} but the body lacks \"{}\"", head.status, check.expect_body)};
+  } else {
+    out.result = {true, {}};
   }
-  co_return CheckResult{true, {}};
+  co_return out;
+}
+
+// Closes a check's own connection with a reset when the check ends, unless it was handed over.
+class ResetUnlessKept {
+ public:
+  explicit ResetUnlessKept(std::unique_ptr<tls::Stream>& stream) : stream_(stream) {}
+  ~ResetUnlessKept() {
+    if (!stream_) return;
+    std::error_code ignored;
+    stream_->socket().close(ignored);
+  }
+  ResetUnlessKept(const ResetUnlessKept&) = delete;
+  ResetUnlessKept& operator=(const ResetUnlessKept&) = delete;
+
+ private:
+  std::unique_ptr<tls::Stream>& stream_;
+};
+
+}  // namespace
+
+KeptConnection::KeptConnection() = default;
+KeptConnection::~KeptConnection() { close(); }
+
+void KeptConnection::close() {
+  if (!stream) return;
+  std::error_code ignored;
+  stream->socket().close(ignored);  // SO_LINGER 0 is still set: a reset, no TIME_WAIT.
+  stream.reset();
+}
+
+HttpCheck HttpCheck::make(const config::HealthCheckConfig& config, std::string_view host_header) {
+  HttpCheck check;
+  const std::string_view host = config.host.empty() ? host_header : std::string_view(config.host);
+  check.request = fmt::format(
+      "{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: fulcrum-health-check\r\nAccept: */*\r\n{}\r\n",
+      config.method, config.path, host, config.reuse_connection ? "" : "Connection: close\r\n");
+  check.method = config.method;
+  check.expect_status = config.expect_status;
+  check.expect_body = config.expect_body;
+  return check;
+}
+
+asio::awaitable<CheckResult> http_check(asio::ip::tcp::endpoint endpoint, const HttpCheck& check,
+                                        core::Nanos timeout, KeptConnection* kept) {
+  const auto executor = co_await asio::this_coro::executor;
+  const auto give_up_at = std::chrono::steady_clock::now() + timeout;
+  proxy::Deadline deadline(executor);
+
+  if (kept != nullptr && kept->stream != nullptr) {
+    if (kept->endpoint != endpoint || !idle_and_open(*kept->stream)) kept->close();
+  }
+  if (kept != nullptr && kept->stream != nullptr) {
+    deadline.arm(kept->stream->socket(), timeout);
+    const Exchange reused =
+        co_await exchange(*kept->stream, check, true, deadline, timeout, kept->buffer);
+    if (!reused.reusable) kept->close();
+    // A connection that died while idle (closed or reset before any byte of the response):
+    // the server did not fail the check; ask again on a fresh connection below.
+    if (reused.result.ok || reused.answered || deadline.expired()) {
+      deadline.cancel();
+      co_return reused.result;
+    }
+  }
+
+  std::string failure;
+  std::unique_ptr<tls::Stream> stream = make_stream(executor, check, failure);
+  if (!stream) co_return CheckResult{false, std::move(failure)};
+  const ResetUnlessKept reset_on_exit(stream);
+  if (kept != nullptr) ++kept->connections_opened;
+  const auto left =
+      std::chrono::duration_cast<core::Nanos>(give_up_at - std::chrono::steady_clock::now());
+  deadline.arm(stream->socket(), std::max(left, core::Nanos{0}));
+  failure = co_await connect_stream(*stream, endpoint, deadline, timeout);
+  if (!failure.empty()) co_return CheckResult{false, std::move(failure)};
+  std::string own_buffer;
+  const Exchange fresh = co_await exchange(*stream, check, kept != nullptr, deadline, timeout,
+                                           kept != nullptr ? kept->buffer : own_buffer);
+  deadline.cancel();
+  if (kept != nullptr && fresh.reusable) {
+    kept->stream = std::move(stream);
+    kept->endpoint = endpoint;
+  }
+  co_return fresh.result;
 }
 
 }  // namespace fulcrum::health

@@ -1,12 +1,14 @@
 #pragma once
 
 // The network side of health checking: one attempt of each kind against one endpoint, on the
-// caller's executor, bounded by a timeout. Each uses a fresh connection that is closed with a
-// reset (SO_LINGER 0), as HAProxy's checks do, so that thousands of checks a second leave no
-// TIME_WAIT sockets behind on the proxy.
+// caller's executor, bounded by a timeout. Connections are closed with a reset (SO_LINGER 0), as
+// HAProxy's checks do, so that thousands of checks a second leave no TIME_WAIT sockets behind on
+// the proxy. tcp checks and agent queries use a fresh connection each; an http check may keep
+// its connection open for the server's next check (reuse_connection, as Envoy does).
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,6 +19,7 @@
 
 namespace fulcrum::tls {
 class ClientTlsContext;
+class Stream;
 }  // namespace fulcrum::tls
 
 namespace fulcrum::health {
@@ -31,7 +34,7 @@ asio::awaitable<CheckResult> tcp_check(asio::ip::tcp::endpoint endpoint, core::N
 
 /// What an http check sends and accepts; built once per server.
 struct HttpCheck {
-  std::string request;  ///< The whole request head, "Connection: close".
+  std::string request;  ///< The whole request head; "Connection: close" unless reused.
   std::string method;
   std::vector<config::StatusRange> expect_status;
   std::string expect_body;  ///< Searched in the first kMaxBodyBytes of the body; empty: no.
@@ -44,10 +47,31 @@ struct HttpCheck {
   static HttpCheck make(const config::HealthCheckConfig& config, std::string_view host_header);
 };
 
+/// The keep-alive connection of one server's http checks, open between checks (null `stream`:
+/// none; the next check connects). Owned by the server's check loop on the health thread, so it
+/// is closed with the loop and never outlives the io_context.
+struct KeptConnection {
+  KeptConnection();
+  ~KeptConnection();  ///< Closes with a reset.
+  KeptConnection(const KeptConnection&) = delete;
+  KeptConnection& operator=(const KeptConnection&) = delete;
+
+  void close();
+
+  std::unique_ptr<tls::Stream> stream;
+  asio::ip::tcp::endpoint endpoint;  ///< Where `stream` leads; a changed address reconnects.
+  uint64_t connections_opened = 0;   ///< For tests: every fresh connection counts.
+  std::string buffer;                ///< Responses are read here: no allocation per check.
+};
+
 /// Success when the response head arrives within `timeout` with an expected status and, if
-/// asked, the body contains the expected text.
+/// asked, the body contains the expected text. Without `kept`, the check uses a fresh connection
+/// and closes it. With `kept`, it sends the request on the kept connection when one is open and
+/// leaves the connection there when the response allows (complete, keep-alive, no surplus); when
+/// a kept connection fails before any response byte (the server closed it while idle), the check
+/// is retried once on a fresh connection within the same timeout, so that is never a failure.
 asio::awaitable<CheckResult> http_check(asio::ip::tcp::endpoint endpoint, const HttpCheck& check,
-                                        core::Nanos timeout);
+                                        core::Nanos timeout, KeptConnection* kept = nullptr);
 
 struct AgentReply {
   bool answered = false;  ///< Some bytes arrived; `text` holds them.

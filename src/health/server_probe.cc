@@ -183,6 +183,9 @@ asio::awaitable<void> run_checks(std::shared_ptr<ServerProbe> probe, ProbeContex
   const config::HealthCheckConfig& config = probe->cluster.check;
   const CheckIntervals intervals{config.interval, config.fast_interval, config.down_interval,
                                  config.jitter_percent};
+  // In this frame, so that it closes when the loop ends (server removed, service stopped).
+  KeptConnection kept;
+  KeptConnection* const reuse = config.reuse_connection ? &kept : nullptr;
   TimePoint due = std::chrono::steady_clock::now() + first_delay;
   while (co_await sleep_until(timer, due, *probe)) {
     // The next check is due an interval after this one started, however long this one takes.
@@ -192,7 +195,7 @@ asio::awaitable<void> run_checks(std::shared_ptr<ServerProbe> probe, ProbeContex
       result.reason = "address not resolved";
     } else if (config.type == config::HealthCheckType::kHttp) {
       result = co_await http_check(proxy::to_endpoint(probe->spec.resolved), probe->http,
-                                   config.timeout);
+                                   config.timeout, reuse);
     } else {
       result = co_await tcp_check(proxy::to_endpoint(probe->spec.resolved), config.timeout);
     }

@@ -62,7 +62,8 @@ TEST(HealthConfig, HttpCheckWithEveryKey) {
       "      fall: 5\n"
       "      initial_state: down\n"
       "      fast_interval: 250ms\n"
-      "      down_interval: 10s\n");
+      "      down_interval: 10s\n"
+      "      reuse_connection: false\n");
   const HealthCheckConfig& h = c.health_check;
   EXPECT_EQ(h.type, HealthCheckType::kHttp);
   EXPECT_EQ(h.method, "HEAD");
@@ -78,6 +79,7 @@ TEST(HealthConfig, HttpCheckWithEveryKey) {
   EXPECT_FALSE(h.initially_up);
   EXPECT_EQ(h.fast_interval, milliseconds(250));
   EXPECT_EQ(h.down_interval, seconds(10));
+  EXPECT_FALSE(h.reuse_connection);
 }
 
 TEST(HealthConfig, DefaultsDeriveFastAndDownIntervalsFromInterval) {
@@ -91,6 +93,7 @@ TEST(HealthConfig, DefaultsDeriveFastAndDownIntervalsFromInterval) {
   EXPECT_EQ(h.fast_interval, seconds(1));
   EXPECT_EQ(h.down_interval, seconds(4));
   EXPECT_EQ(h.expect_status, (std::vector<StatusRange>{{200, 399}}));
+  EXPECT_TRUE(h.reuse_connection);
 }
 
 TEST(HealthConfig, SingleStatusScalarAndBareJitterNumber) {
@@ -104,6 +107,8 @@ TEST(HealthConfig, SingleStatusScalarAndBareJitterNumber) {
 TEST(HealthConfig, HttpKeysOnATcpCheckAreErrors) {
   EXPECT_EQ(error_of("    health_check: { interval: 1s, path: /health }\n"),
             "t.yaml:5:35: 'path' applies to http checks only (add type: http)");
+  EXPECT_EQ(error_of("    health_check: { type: tcp, reuse_connection: true }\n"),
+            "t.yaml:5:32: 'reuse_connection' applies to http checks only (add type: http)");
 }
 
 TEST(HealthConfig, BadValuesNameTheirPosition) {

@@ -1,7 +1,8 @@
 #pragma once
 
 // Real loopback servers for the health tests: each listener answers every connection with a
-// scripted reply (changeable while running), or holds it silently, or refuses by not existing.
+// scripted reply (changeable while running), or holds it silently, or refuses by not existing;
+// after the reply it closes, or keeps the connection for more requests (keep-alive).
 // One io_context thread serves them all. Plus a black hole: a listener whose backlog is full,
 // so that new connections neither complete nor get refused.
 
@@ -37,6 +38,14 @@ namespace fulcrum::health::testing {
 /// What a listener reads before replying.
 enum class ReadFirst { kNothing, kLine, kHeadEnd };
 
+/// What a listener does after a reply. The last two need ReadFirst::kHeadEnd.
+enum class AfterReply {
+  kClose,            ///< Half-closes, then waits for the client to close.
+  kKeepAlive,        ///< Reads the next request on the same connection and replies again.
+  kDropNextRequest,  ///< Reads the next request, then closes without a reply: a keep-alive
+                     ///< connection that the server gave up on while the client was idle.
+};
+
 class LoopbackServers {
  public:
   struct Listener {
@@ -44,6 +53,8 @@ class LoopbackServers {
     ReadFirst read_first;
     std::optional<std::string> reply;  ///< guarded by mutex; nullopt: hold the connection.
     std::string last_request;          ///< guarded by mutex
+    AfterReply after_reply;            ///< guarded by mutex
+    std::size_t replies = 0;           ///< guarded by mutex
     std::vector<std::chrono::steady_clock::time_point> accepted;  ///< guarded by mutex
     std::vector<std::shared_ptr<asio::ip::tcp::socket>> held;     ///< io thread only
   };
@@ -60,8 +71,8 @@ class LoopbackServers {
     acceptor.set_option(asio::socket_base::reuse_address(true));
     acceptor.bind(endpoint);
     acceptor.listen();
-    listeners_.push_back(std::unique_ptr<Listener>(
-        new Listener{std::move(acceptor), read_first, std::move(reply), {}, {}, {}}));
+    listeners_.push_back(std::unique_ptr<Listener>(new Listener{
+        std::move(acceptor), read_first, std::move(reply), {}, AfterReply::kClose, 0, {}, {}}));
     return listeners_.size() - 1;
   }
 
@@ -83,6 +94,14 @@ class LoopbackServers {
   void set_reply(std::size_t i, std::optional<std::string> reply) {
     std::lock_guard lock(mutex_);
     listeners_[i]->reply = std::move(reply);
+  }
+  void set_after_reply(std::size_t i, AfterReply after) {
+    std::lock_guard lock(mutex_);
+    listeners_[i]->after_reply = after;
+  }
+  std::size_t replies(std::size_t i) const {
+    std::lock_guard lock(mutex_);
+    return listeners_[i]->replies;
   }
   std::size_t connections(std::size_t i) const {
     std::lock_guard lock(mutex_);
@@ -112,24 +131,35 @@ class LoopbackServers {
   }
 
   asio::awaitable<void> serve(Listener& l, std::shared_ptr<asio::ip::tcp::socket> socket) {
-    std::string request;
-    if (l.read_first != ReadFirst::kNothing) {
-      auto [ec, n] = co_await asio::async_read_until(
-          *socket, asio::dynamic_buffer(request),
-          l.read_first == ReadFirst::kLine ? "\n" : "\r\n\r\n", proxy::kNoThrow);
+    std::string received;
+    AfterReply after = AfterReply::kClose;
+    for (bool first = true;; first = false) {
+      std::string request;
+      if (l.read_first != ReadFirst::kNothing) {
+        auto [ec, n] = co_await asio::async_read_until(
+            *socket, asio::dynamic_buffer(received),
+            l.read_first == ReadFirst::kLine ? "\n" : "\r\n\r\n", proxy::kNoThrow);
+        if (ec) co_return;
+        request = received.substr(0, n);
+        received.erase(0, n);
+      }
+      if (!first && after == AfterReply::kDropNextRequest) co_return;  // Closes, unanswered.
+      std::optional<std::string> reply;
+      {
+        std::lock_guard lock(mutex_);
+        l.last_request = request;
+        reply = l.reply;
+        after = l.after_reply;
+        if (reply) ++l.replies;
+      }
+      if (!reply) {
+        l.held.push_back(socket);  // Never answered; closed when the servers stop.
+        co_return;
+      }
+      auto [ec, n] = co_await asio::async_write(*socket, asio::buffer(*reply), proxy::kNoThrow);
       if (ec) co_return;
+      if (after == AfterReply::kClose) break;
     }
-    std::optional<std::string> reply;
-    {
-      std::lock_guard lock(mutex_);
-      l.last_request = request;
-      reply = l.reply;
-    }
-    if (!reply) {
-      l.held.push_back(socket);  // Never answered; closed when the servers stop.
-      co_return;
-    }
-    co_await asio::async_write(*socket, asio::buffer(*reply), proxy::kNoThrow);
     std::error_code ignored;
     socket->shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
     // Wait for the client to close, so our side does not reset a reply it has not read.

@@ -75,6 +75,7 @@ TEST(HttpCheck, SendsTheConfiguredRequest) {
   config::HealthCheckConfig c = http_config();
   c.method = "HEAD";
   c.host = "app.internal";
+  c.reuse_connection = false;  // Kept connections (no "Connection: close"): http_reuse_test.cc.
   const CheckResult r =
       run(http_check(local(servers.port(i)), HttpCheck::make(c, "ignored:1"), milliseconds(1000)));
   EXPECT_TRUE(r.ok) << r.reason;

@@ -1,6 +1,8 @@
 """Active health checks through the real binary: an http check whose endpoint turns to 500 takes
-its server out after `fall` failed checks and brings it back after `rise` good ones; a
-black-holed server (connections neither complete nor are refused) is taken out by timeouts.
+its server out after `fall` failed checks and brings it back after `rise` good ones (with the
+connection kept between checks and without); a black-holed server (connections neither complete
+nor are refused) is taken out by timeouts; http checks, plain or over TLS, share one connection
+per server unless `reuse_connection: false`.
 
 The proxy's transition log lines and the backends' own request logs are the evidence: each
 check is a real request the backend records."""
@@ -11,14 +13,28 @@ import time
 import unittest
 
 from harness import ProxyTestCase, cluster, config, get, http_listener, wait_until
+from tls_helpers import cert, key, make_certs, remove_certs
 
 FALL = 3
 RISE = 2
 
 
+def setUpModule():
+    make_certs()
+
+
+def tearDownModule():
+    remove_certs()
+
+
 def health_answers(backend):
     """Statuses `backend` answered its health checks with, in order."""
     return [e["status"] for _, e in backend.events("health")]
+
+
+def health_connections(backend):
+    """The backend's connection number of each health check it answered, in order."""
+    return [e["conn"] for _, e in backend.events("health")]
 
 
 def trailing(statuses, status):
@@ -75,13 +91,19 @@ class BlackHole:
 
 class HealthCheckTest(ProxyTestCase):
     def test_http_check_takes_server_out_after_fall_and_back_after_rise(self):
+        self.check_fall_and_rise(reuse_connection=True)
+
+    def test_fall_and_rise_are_the_same_with_a_connection_per_check(self):
+        self.check_fall_and_rise(reuse_connection=False)
+
+    def check_fall_and_rise(self, reuse_connection):
         a, b = self.start_backend("a"), self.start_backend("b")
         proxy = self.start_proxy(config(
             [http_listener("web", "app")],
             [cluster("app", [a, b], panic_threshold=0, health_check={
                 "type": "http", "path": "/health", "interval": "300ms",
                 "fast_interval": "100ms", "timeout": "500ms", "jitter": "0%",
-                "rise": RISE, "fall": FALL})]))
+                "rise": RISE, "fall": FALL, "reuse_connection": reuse_connection})]))
         port = proxy.port("web")
         wait_until(lambda: health_answers(a) and health_answers(b), 5,
                    message="both backends checked")
@@ -148,6 +170,41 @@ class HealthCheckTest(ProxyTestCase):
         a.sync()
         self.assertNotIn("/early", [e["path"] for e in a.requests()])
         self.assertEqual(served_by(proxy.port("web"), 2), ["a", "a"])
+        self.stop_proxy(proxy)
+
+    def checked_connections(self, backend, checks):
+        """Connections of `backend`'s first `checks` health checks (waits for them)."""
+        wait_until(lambda: len(health_connections(backend)) >= checks, 10,
+                   message="%d checks of %s" % (checks, backend.id))
+        return health_connections(backend)[:checks]
+
+    def checks_config(self, backends, **extra):
+        check = {"type": "http", "path": "/health", "interval": "100ms", "jitter": "0%"}
+        check.update(extra.pop("health_check", {}))
+        return config([http_listener("web", "app")],
+                      [cluster("app", backends, health_check=check, **extra)])
+
+    def test_http_checks_reuse_one_connection_per_server_by_default(self):
+        a, b = self.start_backend("a"), self.start_backend("b")
+        proxy = self.start_proxy(self.checks_config([a, b]))
+        self.assertEqual(len(set(self.checked_connections(a, 8))), 1)
+        self.assertEqual(len(set(self.checked_connections(b, 8))), 1)
+        self.stop_proxy(proxy)
+
+    def test_reuse_connection_false_opens_a_connection_per_check(self):
+        a = self.start_backend("a")
+        proxy = self.start_proxy(self.checks_config(
+            [a], health_check={"reuse_connection": False}))
+        self.assertEqual(len(set(self.checked_connections(a, 8))), 8)
+        self.stop_proxy(proxy)
+
+    def test_http_checks_over_tls_reuse_their_connection(self):
+        a = self.start_backend("a", tls=(cert("localhost"), key("localhost")))
+        proxy = self.start_proxy(self.checks_config(
+            ["127.0.0.1:%d" % a.port], tls={"ca_file": cert("ca")},
+            health_check={"initial_state": "down", "rise": 1}))
+        log_time(proxy, r"server 127.0.0.1:%d is up by health checks" % a.port)
+        self.assertEqual(len(set(self.checked_connections(a, 8))), 1)
         self.stop_proxy(proxy)
 
 
