@@ -8,6 +8,7 @@ in one-second windows after the "up" log line and checks the trend with loose bo
 loaded machine does not fail it."""
 
 import re
+import threading
 import time
 import unittest
 
@@ -24,20 +25,35 @@ def log_time(proxy, pattern, timeout=10):
         "log line /%s/" % pattern)
 
 
-def shares_by_window(port, start, windows, name):
+def shares_by_window(port, start, windows, name, threads=4):
     """Share of requests served by `name` in each WINDOW_S window after monotonic `start`,
-    requests sent back to back until the last window ends."""
+    requests sent back to back by `threads` clients (so a slow or loaded machine still gets
+    enough per window) until the last window ends."""
     served = [[0, 0] for _ in range(windows)]  # [by name, all] per window
-    while True:
-        now = time.monotonic()
-        index = int((now - start) // WINDOW_S)
-        if index >= windows:
-            break
-        r = get(port, "/who")
-        if r.status != 200:
-            raise AssertionError("status %d: %r" % (r.status, r))
-        served[index][0] += r.header("X-Backend") == name
-        served[index][1] += 1
+    lock = threading.Lock()
+    errors = []
+
+    def client():
+        while True:
+            now = time.monotonic()
+            index = int((now - start) // WINDOW_S)
+            if index >= windows:
+                return
+            r = get(port, "/who")
+            if r.status != 200:
+                errors.append("status %d: %r" % (r.status, r))
+                return
+            with lock:
+                served[index][0] += r.header("X-Backend") == name
+                served[index][1] += 1
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(windows * WINDOW_S + 30)
+    if errors:
+        raise AssertionError(errors[0])
     for mine, total in served:
         if total < 40:
             raise AssertionError("too few requests per window to judge a share: %r" % served)
