@@ -40,7 +40,7 @@ test-tsan: deps
 bench: build bench-proxy
 	build/release/bin/fulcrum-bench-policies --benchmark_counters_tabular=true
 
-# fulcrum vs HAProxy vs nginx, one worker each (see docs/benchmarks.md); about 11 minutes.
+# fulcrum vs HAProxy vs nginx, one worker each, plain and TLS (see docs/benchmarks.md); about 18 minutes.
 # Extra options: make bench-proxy BENCH_PROXY_FLAGS="--duration 5 --nice -19"
 bench-proxy: build
 	bench/proxy/run.sh --out docs/bench-results/proxy-latest.md $(BENCH_PROXY_FLAGS)

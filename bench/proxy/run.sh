@@ -2,6 +2,8 @@
 # Side-by-side proxy benchmark: fulcrum vs HAProxy vs nginx, each with exactly one worker, in
 # front of one shared nginx backend, measured with wrk in alternating rounds. Prints and
 # optionally writes (markdown) the median requests/s and p99 latency per proxy and scenario.
+# The tls-* scenarios go to a second, TLS listener of each proxy (and of the backend, for
+# "direct"), all serving the same ECDSA P-256 certificate made by openssl at start.
 #
 # Builds nothing: expects build/release/bin/fulcrum (make build). Everything runs on loopback
 # ports the kernel hands out, in a temporary directory that is removed on exit.
@@ -19,7 +21,7 @@ proxy_cpu=1
 load_cpu=0
 conns=50
 big_conns=10
-scenarios="keepalive close big"
+scenarios="keepalive close big tls-keepalive tls-close"
 targets="fulcrum haproxy nginx direct"
 baseline_bin=""
 niceness=0
@@ -37,7 +39,7 @@ usage: $0 [options]
   --load-cpu N      CPU wrk and the backend are pinned to (default $load_cpu)
   --connections N   wrk connections for the small-response scenarios (default $conns)
   --big-connections N  wrk connections for the 1 MiB scenario (default $big_conns)
-  --scenarios LIST  subset of "keepalive close big" (default all)
+  --scenarios LIST  subset of "keepalive close big tls-keepalive tls-close" (default all)
   --targets LIST    subset of "fulcrum haproxy nginx direct" (default all; direct = backend without proxy)
   --nice N          run every benchmark process under 'nice -n N' and give this session's
                     scheduler autogroup the same nice value until exit (e.g. -19 as root on a busy
@@ -73,7 +75,7 @@ if [ -n "$baseline_bin" ]; then
   [ -x "$baseline_bin" ] || die "$baseline_bin not found"
   targets="$targets baseline"
 fi
-for tool in haproxy nginx wrk taskset curl; do
+for tool in haproxy nginx wrk taskset curl openssl; do
   command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] ||
     die "$tool not found (scripts/install-deps.sh installs it)"
 done
@@ -89,7 +91,7 @@ tmp="$(mktemp -d /tmp/fulcrum-bench.XXXXXX)"
 # nginx workers drop to an unprivileged user when started as root: they must read the files.
 chmod 755 "$tmp"
 pids=()
-declare -A pid_of
+declare -A pid_of negotiated
 cleanup() {
   local pid
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -134,15 +136,33 @@ EOF
     echo "${chosen[*]}"
   fi
 }
-read -r backend_port fulcrum_port haproxy_port nginx_port baseline_port <<<"$(free_ports 5)"
+read -r backend_port fulcrum_port haproxy_port nginx_port baseline_port \
+  backend_tls_port fulcrum_tls_port haproxy_tls_port nginx_tls_port baseline_tls_port \
+  <<<"$(free_ports 10)"
 declare -A port=([direct]=$backend_port [fulcrum]=$fulcrum_port [haproxy]=$haproxy_port
   [nginx]=$nginx_port [baseline]=$baseline_port)
+declare -A tls_port=([direct]=$backend_tls_port [fulcrum]=$fulcrum_tls_port
+  [haproxy]=$haproxy_tls_port [nginx]=$nginx_tls_port [baseline]=$baseline_tls_port)
 
 small_body="$(printf 'x%.0s' $(seq 100))"
-render() {  # template output dir port
-  sed -e "s|@DIR@|$3|g" -e "s|@PORT@|$4|g" -e "s|@BACKEND_PORT@|$backend_port|g" \
-    -e "s|@WWW@|$tmp/www|g" -e "s|@SMALL_BODY@|$small_body|g" "$here/$1" >"$2"
+render() {  # template output dir port tls_port
+  sed -e "s|@DIR@|$3|g" -e "s|@PORT@|$4|g" -e "s|@TLS_PORT@|$5|g" \
+    -e "s|@BACKEND_PORT@|$backend_port|g" -e "s|@WWW@|$tmp/www|g" \
+    -e "s|@SMALL_BODY@|$small_body|g" -e "s|@CERT@|$tmp/tls/bench.pem|g" \
+    -e "s|@KEY@|$tmp/tls/bench.key|g" -e "s|@CERT_AND_KEY@|$tmp/tls/bench-with-key.pem|g" \
+    "$here/$1" >"$2"
 }
+
+# One certificate for every TLS listener: ECDSA P-256, self-signed (wrk does not verify).
+# HAProxy reads the certificate and its key from one file.
+mkdir -p "$tmp/tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj "/CN=bench.test" -addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" \
+  -keyout "$tmp/tls/bench.key" -out "$tmp/tls/bench.pem" 2>"$tmp/tls/openssl.log" ||
+  die "openssl could not make the certificate: $(cat "$tmp/tls/openssl.log")"
+cat "$tmp/tls/bench.pem" "$tmp/tls/bench.key" >"$tmp/tls/bench-with-key.pem"
+chmod 755 "$tmp/tls"
+chmod 644 "$tmp/tls"/*
 
 start() {  # name cpu command... ; remembers the pid
   local name="$1" cpu="$2"
@@ -152,10 +172,10 @@ start() {  # name cpu command... ; remembers the pid
   pid_of[$name]=$!
 }
 
-wait_ready() {  # name port
+wait_ready() {  # name port [scheme]
   local i
   for i in $(seq 100); do
-    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$2/small" && return 0
+    curl -sk -o /dev/null --max-time 1 "${3:-http}://127.0.0.1:$2/small" && return 0
     sleep 0.1
   done
   cat "$tmp/$1.out" >&2 || true
@@ -167,15 +187,16 @@ mkdir -p "$tmp/www" "$tmp/backend" "$tmp/nginx"
 chmod 755 "$tmp/www"
 head -c 1048576 /dev/urandom >"$tmp/www/1m"
 chmod 644 "$tmp/www/1m"
-render backend-nginx.conf.in "$tmp/backend/nginx.conf" "$tmp/backend" "$backend_port"
+render backend-nginx.conf.in "$tmp/backend/nginx.conf" "$tmp/backend" "$backend_port" \
+  "$backend_tls_port"
 start backend "$load_cpu" "$nginx_bin" -p "$tmp/backend" -e "$tmp/backend/error.log" -c "$tmp/backend/nginx.conf"
 wait_ready backend "$backend_port"
 
 # The proxies under test.
-render fulcrum.yaml.in "$tmp/fulcrum.yaml" "$tmp" "$fulcrum_port"
-render fulcrum.yaml.in "$tmp/baseline.yaml" "$tmp" "$baseline_port"
-render haproxy.cfg.in "$tmp/haproxy.cfg" "$tmp" "$haproxy_port"
-render nginx-proxy.conf.in "$tmp/nginx/nginx.conf" "$tmp/nginx" "$nginx_port"
+render fulcrum.yaml.in "$tmp/fulcrum.yaml" "$tmp" "$fulcrum_port" "$fulcrum_tls_port"
+render fulcrum.yaml.in "$tmp/baseline.yaml" "$tmp" "$baseline_port" "$baseline_tls_port"
+render haproxy.cfg.in "$tmp/haproxy.cfg" "$tmp" "$haproxy_port" "$haproxy_tls_port"
+render nginx-proxy.conf.in "$tmp/nginx/nginx.conf" "$tmp/nginx" "$nginx_port" "$nginx_tls_port"
 for t in $targets; do
   case "$t" in
     fulcrum) start fulcrum "$proxy_cpu" "$fulcrum_bin" -c "$tmp/fulcrum.yaml" ;;
@@ -188,6 +209,7 @@ for t in $targets; do
 done
 for t in $targets; do
   [ "$t" = direct ] || wait_ready "$t" "${port[$t]}"
+  wait_ready "$t" "${tls_port[$t]}" https
   case "$t" in
     fulcrum | baseline)
       grep -q "with 1 workers" "$tmp/$t.out" || die "$t does not report 1 worker: $(cat "$tmp/$t.out")"
@@ -198,6 +220,11 @@ for t in $targets; do
   [ "$got" = "200 100" ] || die "$t: /small gave '$got', expected '200 100'"
   got="$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:${port[$t]}/1m")"
   [ "$got" = "200 1048576" ] || die "$t: /1m gave '$got', expected '200 1048576'"
+  got="$(curl -sk -o /dev/null -w '%{http_code} %{size_download}' "https://127.0.0.1:${tls_port[$t]}/small")"
+  [ "$got" = "200 100" ] || die "$t: https /small gave '$got', expected '200 100'"
+  # What the TLS scenarios negotiate with this target, for the report.
+  negotiated[$t]="$(openssl s_client -connect "127.0.0.1:${tls_port[$t]}" </dev/null 2>/dev/null |
+    sed -n 's/^New, \(.*\)$/\1/p; s/^Server Temp Key: \(.*\)$/\1/p' | paste -sd' ' -)"
 done
 
 # Processes whose CPU time counts for a target (nginx: master and workers).
@@ -221,27 +248,31 @@ cpu_ticks() {  # utime + stime of the given pids, in clock ticks
 }
 clk_tck="$(getconf CLK_TCK)"
 
-scenario_args() {
+scenario_args() {  # -> connections path connection-header scheme
   case "$1" in
-    keepalive) echo "-c$conns /small" ;;
-    close) echo "-c$conns /small close" ;;
-    big) echo "-c$big_conns /1m" ;;
+    keepalive) echo "-c$conns /small keep http" ;;
+    close) echo "-c$conns /small close http" ;;
+    big) echo "-c$big_conns /1m keep http" ;;
+    tls-keepalive) echo "-c$conns /small keep https" ;;
+    tls-close) echo "-c$conns /small close https" ;;
     *) die "unknown scenario $1" ;;
   esac
 }
 
 # One wrk run; prints "rps p99_ms errors cpu_percent".
 measure() {  # target scenario seconds
-  local t="$1" secs="$3" c path close log before after
-  read -r c path close <<<"$(scenario_args "$2")"
+  local t="$1" secs="$3" c path close scheme log before after url
+  read -r c path close scheme <<<"$(scenario_args "$2")"
   log="$tmp/wrk.log"
   local extra=()
-  [ -n "$close" ] && extra=(-H "Connection: close")
+  [ "$close" = close ] && extra=(-H "Connection: close")
+  url="http://127.0.0.1:${port[$t]}$path"
+  [ "$scheme" = https ] && url="https://127.0.0.1:${tls_port[$t]}$path"
   local target_pid_list
   read -ra target_pid_list <<<"$(target_pids "$t")"
   before="$(cpu_ticks "${target_pid_list[@]}")"
   taskset -c "$load_cpu" "${prio[@]}" wrk -t1 "$c" -d"${secs}s" --latency "${extra[@]}" \
-    "http://127.0.0.1:${port[$t]}$path" >"$log" 2>&1 || true
+    "$url" >"$log" 2>&1 || true
   after="$(cpu_ticks "${target_pid_list[@]}")"
   awk -v cpu="$(((after - before) * 100 / clk_tck / secs))" '
     function ms(v) {
@@ -298,6 +329,8 @@ label() {
     keepalive) echo "keep-alive, 100 B, -c$conns" ;;
     close) echo "new connection per request, 100 B, -c$conns" ;;
     big) echo "keep-alive, 1 MiB, -c$big_conns" ;;
+    tls-keepalive) echo "TLS keep-alive, 100 B, -c$conns" ;;
+    tls-close) echo "TLS new connection per request, 100 B, -c$conns" ;;
   esac
 }
 name() {
@@ -359,6 +392,12 @@ report="$tmp/report.md"
   echo "$("$haproxy_bin" -v | head -1 | cut -d' ' -f1-3), $("$nginx_bin" -v 2>&1 | sed 's/^nginx version: //'),"
   echo "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)."
   echo "Command: \`bench/proxy/run.sh $args_given\`"
+  if [[ " $scenarios " == *" tls-"* ]]; then
+    echo
+    echo "TLS: the same ECDSA P-256 certificate everywhere; wrk resumes sessions on reconnection"
+    echo "(OpenSSL keeps the session across its SSL_clear). Negotiated (openssl s_client):"
+    for t in "${target_list[@]}"; do echo "$(name "$t"): ${negotiated[$t]}."; done
+  fi
   echo
   echo "<details><summary>Every round</summary>"
   echo

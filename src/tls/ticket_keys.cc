@@ -25,7 +25,11 @@ int ticket_callback(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER
   const auto* ring = static_cast<const std::shared_ptr<TicketKeyRing>*>(
       SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ring_index()));
   if (ring == nullptr) return -1;
-  return (*ring)->handle(name, iv, cipher, mac, encrypt != 0);
+  const int result = (*ring)->handle(name, iv, cipher, mac, encrypt != 0);
+  // A TLS 1.3 client uses a ticket once: unless told to renew, a client that resumed has no
+  // ticket left and pays a full handshake on its next connection (nginx renews likewise).
+  if (encrypt == 0 && result == 1 && SSL_version(ssl) >= TLS1_3_VERSION) return 2;
+  return result;
 }
 
 }  // namespace

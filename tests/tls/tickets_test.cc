@@ -8,7 +8,9 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <chrono>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "tls/loopback.h"
 #include "tls/server_context.h"
@@ -71,6 +73,34 @@ TEST_P(TicketTest, ReturningClientResumes) {
   EXPECT_TRUE(second->client->resumed());
   EXPECT_TRUE(second->server->resumed());
   EXPECT_EQ(SSL_version(second->server->ssl()), GetParam() == 0 ? TLS1_3_VERSION : GetParam());
+}
+
+std::string ticket_of(const SSL_SESSION* session) {
+  const unsigned char* ticket = nullptr;
+  std::size_t length = 0;
+  SSL_SESSION_get0_ticket(session, &ticket, &length);
+  return std::string(reinterpret_cast<const char*>(ticket), length);
+}
+
+// Clients resume connection after connection. TLS 1.3 clients (wrk, browsers) use a ticket once,
+// so every resumption must hand out a fresh ticket for the next one, or every other handshake is
+// a full one.
+TEST_P(TicketTest, ResumedClientResumesAgain) {
+  ServerTlsContext server(config_);
+  // Kept open: freeing a connection that was not shut down marks its session not resumable.
+  std::vector<std::unique_ptr<testing::Connection>> open;
+  open.push_back(connect(server, nullptr));
+  SslSessionPtr session = session_of(*open.back());
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(connect(server, session.get()));
+    EXPECT_TRUE(open.back()->server->resumed()) << "resumption " << i + 1;
+    SslSessionPtr next = session_of(*open.back());
+    ASSERT_TRUE(next);
+    if (GetParam() == 0) {
+      EXPECT_NE(ticket_of(next.get()), ticket_of(session.get())) << "resumption " << i + 1;
+    }
+    session = std::move(next);
+  }
 }
 
 TEST_P(TicketTest, TicketSurvivesOneRotationButNotTwo) {
