@@ -7,31 +7,13 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/members.h"
+#include "admin/server_status.h"
 #include "proxy/address_resolution.h"
 
 namespace fulcrum::admin {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-std::string_view state_name(core::AdminState state) {
-  switch (state) {
-    case core::AdminState::kEnabled:
-      return "enable";
-    case core::AdminState::kDraining:
-      return "drain";
-    case core::AdminState::kDisabled:
-      return "disable";
-  }
-  return "enable";
-}
-
-std::optional<core::AdminState> state_named(std::string_view name) {
-  if (name == "enable") return core::AdminState::kEnabled;
-  if (name == "drain") return core::AdminState::kDraining;
-  if (name == "disable") return core::AdminState::kDisabled;
-  return std::nullopt;
-}
 
 }  // namespace
 
@@ -143,7 +125,7 @@ void Journal::load() {
       }
       entry.present = item.at("present").get<bool>();
       entry.current = {item.at("weight").get<uint32_t>(), item.at("backup").get<bool>()};
-      const auto state = state_named(item.at("state").get<std::string>());
+      const auto state = state_for_verb(item.at("state").get<std::string>());
       if (!state) throw std::runtime_error("unknown state " + item["state"].dump());
       entry.state = *state;
       entries_[{item.at("cluster").get<std::string>(), item.at("address").get<std::string>()}] =
@@ -174,7 +156,7 @@ void Journal::save() const {
                        {"present", entry.present},
                        {"weight", entry.current.weight},
                        {"backup", entry.current.backup},
-                       {"state", state_name(entry.state)}});
+                       {"state", verb_of(entry.state)}});
   }
   const json doc = {{"version", 1}, {"servers", servers}};
   const std::string temporary = path_ + ".tmp";

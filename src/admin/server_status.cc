@@ -36,4 +36,24 @@ std::string_view to_string(core::AdminState state) {
   return "unknown";
 }
 
+std::string_view verb_of(core::AdminState state) {
+  switch (state) {
+    case core::AdminState::kEnabled:
+      return "enable";
+    case core::AdminState::kDraining:
+      return "drain";
+    case core::AdminState::kDisabled:
+      return "disable";
+  }
+  return "enable";
+}
+
+std::optional<core::AdminState> state_for_verb(std::string_view verb) {
+  for (const auto state :
+       {core::AdminState::kEnabled, core::AdminState::kDraining, core::AdminState::kDisabled}) {
+    if (verb == verb_of(state)) return state;
+  }
+  return std::nullopt;
+}
+
 }  // namespace fulcrum::admin

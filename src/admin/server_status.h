@@ -4,6 +4,7 @@
 // eligibility rule (core::evaluate, so new reasons show up here by themselves) plus the proxy's
 // own per-server connection limit, which the request path checks after the pick.
 
+#include <optional>
 #include <string>
 
 #include "core/eligibility.h"
@@ -28,5 +29,9 @@ ServerStatus server_status(const proxy::ClusterRuntime& cluster, const core::Ser
 
 /// "enabled", "draining" or "disabled".
 std::string_view to_string(core::AdminState state);
+/// The API's verb for a state: "enable", "drain" or "disable" (PATCH bodies, the journal).
+std::string_view verb_of(core::AdminState state);
+/// The state a verb asks for; nullopt for anything else.
+std::optional<core::AdminState> state_for_verb(std::string_view verb);
 
 }  // namespace fulcrum::admin

@@ -156,9 +156,7 @@ Response patch_server(Context& context, const Request& request, const Caller& ca
   std::optional<core::AdminState> wanted;
   if (body.contains("state")) {
     const std::string state = body["state"].is_string() ? body["state"].get<std::string>() : "";
-    if (state == "enable") wanted = core::AdminState::kEnabled;
-    if (state == "drain") wanted = core::AdminState::kDraining;
-    if (state == "disable") wanted = core::AdminState::kDisabled;
+    wanted = state_for_verb(state);
     if (!wanted) return error_response(400, "'state' must be \"enable\", \"drain\" or \"disable\"");
   }
   // Check everything first, then apply: a bad half of a request changes nothing.
