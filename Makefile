@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: deps build run sim test test-release test-asan test-tsan bench bench-proxy format clean
+.PHONY: deps build run sim test test-release test-asan test-tsan bench bench-proxy chaos soak format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -44,6 +44,14 @@ bench: build bench-proxy
 # Extra options: make bench-proxy BENCH_PROXY_FLAGS="--duration 5 --nice -19"
 bench-proxy: build
 	bench/proxy/run.sh --out docs/bench-results/proxy-latest.md $(BENCH_PROXY_FLAGS)
+
+# 60 s of kills, hangs, black holes and slow servers under checked load (docs/reliability.md).
+chaos: build
+	FULCRUM_BIN=build/release/bin/fulcrum tests/integration/chaos.py --duration 60 --summary build/chaos-summary.md
+
+# 10 minutes of load with reloads and servers added, drained and removed (docs/reliability.md).
+soak: build
+	FULCRUM_BIN=build/release/bin/fulcrum tests/integration/soak.py --duration 600 --summary build/soak-summary.md
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

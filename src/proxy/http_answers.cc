@@ -22,7 +22,8 @@ asio::awaitable<void> HttpSession::answer_failure(Exchange result, bool any_atte
       log();
       co_return;
     case Exchange::kTimeout:
-      note_response(504);  // Outlier ejection counts a response timeout as a gateway error.
+      // Outlier ejection counts a response timeout as a gateway error (once per server).
+      if (!request_.timeout_counted) note_response(504);
       length = fmt::format_to_n(message, sizeof message,
                                 "server {} of cluster '{}' did not answer in time",
                                 request_.upstream, cluster)

@@ -194,6 +194,16 @@ asio::awaitable<void> HttpSession::run() {
         finish_connection(*slot, server, result);
         if (!(result == Exchange::kNoResponse && pooled)) break;
       }
+      if (result == Exchange::kTimeout && request_.retryable) {
+        // As nginx (proxy_next_upstream timeout) and HAProxy (retry-on response-timeout): a
+        // request that is safe to replay goes to the next server when one does not answer in
+        // time (a hung server); the client has had no byte of a response yet.
+        note_response(504);
+        tries.report_failure(pick, core::FailureCause::kTimeout);
+        request_.timeout_counted = true;
+        continue;
+      }
+      request_.timeout_counted = false;
       if (result != Exchange::kNoResponse) break;
       if (request_.sent_to_server) {
         // The server took bytes and closed without answering. Seed 003 reroutes only requests

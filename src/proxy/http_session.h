@@ -61,10 +61,11 @@ class HttpSession {
     bool body_held = false;  ///< Expect: 100-continue: body not sent until the server asks.
     bool close_after = false;
     bool upstream_reusable = false;
-    bool sent_to_server = false;  ///< Bytes of this request reached the current server.
-    bool upgrade = false;         ///< The server switched protocols: tunnel from here on.
-    bool server_in_step = true;   ///< The server sent nothing past the end of its response.
-    BodyFraming body;             ///< The request body past what is buffered.
+    bool sent_to_server = false;   ///< Bytes of this request reached the current server.
+    bool upgrade = false;          ///< The server switched protocols: tunnel from here on.
+    bool server_in_step = true;    ///< The server sent nothing past the end of its response.
+    bool timeout_counted = false;  ///< The last server's response timeout is already counted.
+    BodyFraming body;              ///< The request body past what is buffered.
     // For the access log.
     int status = 0;
     uint64_t response_bytes = 0;

@@ -18,6 +18,7 @@ HTTP endpoints (every answer carries X-Backend: NAME, X-Path and the request's X
   /health        status set by /set-health/NNN (200 at start), body "health NNN from NAME\n"
   /set-health/NNN  sets the /health status (health-check tests flip a server with it)
   /set-status/NNN  sets the status of "anything else" below (outlier tests make a server fail)
+  /set-delay/MS    delays every later answer (health included) by MS ms (chaos: a slow server)
   anything else  200 (or the /set-status one) with body "backend NAME\\n"
 Bodies carry X-Body-Sha256 and X-Body-Length. Keep-alive as HTTP/1.1 says.
 `--drop` makes every request behave as /drop. `--tcp-echo` is not HTTP: each line received is
@@ -45,6 +46,7 @@ _print_lock = threading.Lock()
 _conn_counter = 0
 _health_status = 200
 _default_status = 200
+_delay_seconds = 0.0
 
 
 def emit(event):
@@ -61,6 +63,11 @@ def set_health_status(status):
 def set_default_status(status):
     global _default_status
     _default_status = status
+
+
+def set_delay(milliseconds):
+    global _delay_seconds
+    _delay_seconds = milliseconds / 1000
 
 
 def pattern_bytes(n):
@@ -148,6 +155,11 @@ class HttpHandler(socketserver.StreamRequestHandler):
         if "x-request-id" in headers:
             extra["X-Request-Id"] = headers["x-request-id"]
         parts = path.strip("/").split("/")
+        if parts[0] == "set-delay" and len(parts) == 2:
+            set_delay(int(parts[1]))
+            return self.respond(200, b"ok\n", extra, keep_alive)
+        if _delay_seconds:
+            time.sleep(_delay_seconds)
         if path == "/ws" and headers.get("upgrade", "").lower() == "websocket":
             self.websocket(headers, extra)
             return False
