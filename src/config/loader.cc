@@ -94,7 +94,9 @@ AdminConfig read_admin(const detail::Source& source, const detail::Field& field)
   admin.loopback = is_loopback(admin.host);
   if (const auto* f = m.find("token_file")) {
     // Relative to the configuration file, so a config and its token can move together.
-    std::filesystem::path path(detail::read_string(source, *f));
+    // "" is allowed here: it keeps the journal in memory only.
+    const bool empty = f->value.IsScalar() && f->value.Scalar().empty();
+    std::filesystem::path path(empty ? std::string() : detail::read_string(source, *f));
     if (path.is_relative()) path = std::filesystem::path(source.name()).parent_path() / path;
     admin.token_file = path.string();
     admin.token = read_token(source, *f, admin.token_file);
@@ -104,7 +106,9 @@ AdminConfig read_admin(const detail::Source& source, const detail::Field& field)
                                            text));
   }
   if (const auto* f = m.find("state_file")) {
-    std::filesystem::path path(detail::read_string(source, *f));
+    // "" is allowed here: it keeps the journal in memory only.
+    const bool empty = f->value.IsScalar() && f->value.Scalar().empty();
+    std::filesystem::path path(empty ? std::string() : detail::read_string(source, *f));
     if (!path.empty() && path.is_relative()) {
       path = std::filesystem::path(source.name()).parent_path() / path;
     }

@@ -42,6 +42,17 @@ TEST(AdminConfig, OffUnlessConfigured) {
   EXPECT_FALSE(load_config_string(kBase, "t.yaml").admin.enabled);
 }
 
+TEST(AdminConfig, StateFileDefaultsBesideTheConfigAndEmptyKeepsItInMemory) {
+  const std::string admin = std::string(kBase) + "admin: { listen: 127.0.0.1:0";
+  EXPECT_FALSE(load_config_string(admin + " }\n", "/etc/f/t.yaml").admin.state_file.has_value());
+  EXPECT_EQ(load_config_string(admin + ", state_file: \"\" }\n", "/etc/f/t.yaml").admin.state_file,
+            "");
+  EXPECT_EQ(
+      load_config_string(admin + ", state_file: s.json }\n", "/etc/f/t.yaml").admin.state_file,
+      "/etc/f/s.json");
+  EXPECT_NE(error_of(admin + ", state_file: [] }\n").find("t.yaml:3:"), std::string::npos);
+}
+
 TEST(AdminConfig, LoopbackNeedsNoToken) {
   const Config v4 =
       load_config_string(std::string(kBase) + "admin: { listen: 127.0.0.1:9901 }\n", "t.yaml");
