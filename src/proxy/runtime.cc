@@ -74,10 +74,10 @@ Runtime::Runtime(config::Config config, const Runtime* previous)
       listener->tcp_cluster_index = cluster_index(listener_config.cluster);
     }
     if (listener_config.tls.enabled && before && before->tls) {
-      // The same context with the new certificates: its session ticket keys stay, so clients
-      // resume their sessions across a reload. Throws (and keeps the current ones) on bad files.
-      before->tls->reload(listener_config.tls);
-      listener->tls = before->tls;
+      // A new context on the previous one's session ticket keys, so clients resume across the
+      // reload; the running one is not touched until the workers switch to this generation.
+      // Throws on bad files.
+      listener->tls = std::make_shared<tls::ServerTlsContext>(listener_config.tls, *before->tls);
     } else if (listener_config.tls.enabled) {
       listener->tls = std::make_shared<tls::ServerTlsContext>(listener_config.tls);
     }

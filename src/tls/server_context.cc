@@ -148,6 +148,18 @@ ServerTlsContext::ServerTlsContext(config::TlsListenerConfig config)
                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                          config_.ticket_key_rotation)) {}
 
+ServerTlsContext::ServerTlsContext(config::TlsListenerConfig config,
+                                   const ServerTlsContext& previous)
+    : tickets_(previous.tickets_),
+      config_(std::move(config)),
+      current_(build(config_, tickets_)),
+      next_rotation_(previous.next_rotation()) {}
+
+std::chrono::steady_clock::time_point ServerTlsContext::next_rotation() const {
+  std::lock_guard lock(mutex_);
+  return next_rotation_;
+}
+
 int ServerTlsContext::rotate_ticket_keys_if_due() const {
   using Clock = std::chrono::steady_clock;
   int due = 0;

@@ -25,6 +25,10 @@ class ServerTlsContext {
  public:
   /// Loads every certificate and key; throws TlsError naming the file and OpenSSL's reason.
   explicit ServerTlsContext(config::TlsListenerConfig config);
+  /// The context of a reloaded listener: new certificates, `previous`'s session ticket keys (so
+  /// clients resume across the reload) and rotation schedule. `previous` is left untouched, so
+  /// a reload that fails at a later step keeps serving exactly what it served.
+  ServerTlsContext(config::TlsListenerConfig config, const ServerTlsContext& previous);
 
   /// A fresh SSL object, ready for the server side of a handshake, on the certificates current
   /// now. Thread-safe; called once per accepted connection (a short lock, no lock per request).
@@ -51,6 +55,7 @@ class ServerTlsContext {
   core::Nanos ticket_key_rotation() const;
 
  private:
+  std::chrono::steady_clock::time_point next_rotation() const;
   static std::shared_ptr<SSL_CTX> build(const config::TlsListenerConfig& config,
                                         const std::shared_ptr<TicketKeyRing>& tickets);
 

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -17,7 +18,8 @@ import time
 import unittest
 
 from admin_api import AdminClient, admin_port
-from harness import ProxyTestCase, cluster, config, connect, http_listener, wait_until
+from harness import (ProxyTestCase, cluster, config, connect, http_listener, to_yaml,
+                     wait_until)
 from test_reload import generation, log_text, sighup_and_wait
 from tls_helpers import cert, key, make_certs, remove_certs
 
@@ -282,6 +284,34 @@ class TlsCertificateReload(ProxyTestCase):
         pool.wait_for_more(20)
         self.assertEqual(pool.stop()[1], [])
         self.assertEqual(generation(proxy), 2)
+        self.stop_proxy(proxy)
+
+    def test_reload_failing_after_the_certificates_keeps_the_old_ones(self):
+        """New certificate files, and a new listener whose port is taken: the reload fails at
+        the bind, after the certificates were read, and the running listener still presents the
+        old certificate; once the listener is dropped from the file, the new one is served."""
+        proxy = self.start_proxy(self.doc())
+        port = proxy.port("web")
+        self.assertEqual(served_common_name(port)[0], "old")
+        with socket.socket() as holder:
+            holder.bind(("127.0.0.1", 0))
+            holder.listen()
+            doc = self.doc()
+            doc["listeners"].append(http_listener(
+                "taken", "app", listen="127.0.0.1:%d" % holder.getsockname()[1]))
+            install("new", self.files)
+            with open(proxy.config_path, "w") as f:
+                f.write(to_yaml(doc) + "\n")
+            failures_logged = log_text(proxy).count("the running configuration stays")
+            proxy.process.send_signal(signal.SIGHUP)
+            wait_until(lambda: log_text(proxy).count("the running configuration stays")
+                       > failures_logged, 10, message="the reload to fail")
+            self.assertEqual(served_common_name(port)[0], "old")
+            self.assertEqual(generation(proxy), 1)
+        with open(proxy.config_path, "w") as f:
+            f.write(to_yaml(self.doc()) + "\n")
+        sighup_and_wait(proxy)
+        self.assertEqual(served_common_name(port)[0], "new")
         self.stop_proxy(proxy)
 
 
