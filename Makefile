@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: deps build run sim test test-release test-asan test-tsan bench bench-proxy chaos soak format clean
+.PHONY: deps build run sim test test-release test-asan test-tsan test-fuzz fuzz bench bench-proxy chaos soak format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -19,8 +19,8 @@ run: build
 sim: build
 	build/release/bin/fulcrum-sim examples/sim/cluster.yaml examples/sim/scenario.yaml
 
-# ctest's summary line of the last suite is the last thing printed.
-test: deps test-release test-asan test-tsan
+# The fuzzers' summary table (executions and crashes per target) is the last thing printed.
+test: deps test-release test-asan test-tsan test-fuzz
 
 test-release: deps
 	@cmake --preset release >/dev/null
@@ -36,6 +36,18 @@ test-tsan: deps
 	@cmake --preset tsan >/dev/null
 	@cmake --build --preset tsan -j $(JOBS) --target concurrency_tests
 	ctest --preset tsan $(CTEST_FLAGS)
+
+# libFuzzer targets of fuzz/ (clang, ASan+UBSan): FUZZ_SECONDS each, two at a time, on a copy of
+# the seed corpus in build/fuzz/corpus; fails if any finds a crash (docs/reliability.md).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=2 scripts/run-fuzz.sh build/fuzz
+
+# In `make test`: 60 s per target, about 3 minutes plus the first build.
+test-fuzz:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60
 
 bench: build bench-proxy
 	build/release/bin/fulcrum-bench-policies --benchmark_counters_tabular=true

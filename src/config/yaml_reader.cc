@@ -1,6 +1,7 @@
 #include "config/yaml_reader.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -62,6 +63,47 @@ const std::string& scalar(const Source& source, const Field& field, std::string_
   return field.value.Scalar();
 }
 
+// Counts the documents of a YAML stream and notes where the second one's root is (for the
+// error); `stuck` when a document starts where the previous one did (the parser made no progress).
+class DocumentMarks : public YAML::EventHandler {
+ public:
+  int count = 0;
+  bool stuck = false;
+  YAML::Mark start;
+  YAML::Mark second_root;
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    stuck = count > 0 && mark.pos == start.pos;
+    start = mark;
+    ++count;
+    root_seen_ = false;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& mark) {
+    if (count == 2 && !root_seen_) second_root = mark;
+    root_seen_ = true;
+  }
+  bool root_seen_ = false;
+};
+
 }  // namespace
 
 std::string alternatives(std::span<const std::string_view> choices) {
@@ -92,18 +134,26 @@ std::string read_file(const std::string& path) {
 }
 
 std::optional<YAML::Node> load_document(const Source& source, std::string_view yaml) {
-  std::vector<YAML::Node> documents;
+  // Not YAML::LoadAll: yaml-cpp 0.7 loops forever, allocating, on texts such as "[], x }" (it
+  // reports the same empty document again and again; fixed upstream in jbeder/yaml-cpp#1319).
+  // Count the documents with a parser we can stop, then load the first.
+  const std::string text(yaml);
+  DocumentMarks documents;
   try {
-    documents = YAML::LoadAll(std::string(yaml));
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    while (parser.HandleNextDocument(documents)) {
+      if (documents.stuck) source.fail(documents.start, "invalid YAML: unexpected text here");
+    }
   } catch (const YAML::Exception& e) {
     source.fail(e.mark, e.msg + ipv6_hint(yaml, e.mark));
   }
-  if (documents.empty()) return std::nullopt;
-  if (documents.size() > 1) {
-    source.fail(documents[1].Mark(),
-                fmt::format("expected one YAML document, found {}", documents.size()));
+  if (documents.count == 0) return std::nullopt;
+  if (documents.count > 1) {
+    source.fail(documents.second_root,
+                fmt::format("expected one YAML document, found {}", documents.count));
   }
-  return documents[0];
+  return YAML::Load(text);
 }
 
 std::string describe(const YAML::Node& node) {

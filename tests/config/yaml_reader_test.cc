@@ -91,6 +91,14 @@ TEST(ReadList, EmptyOnlyWhenAllowed) {
             "t.yaml:1:4: expected a list for 'v', got a mapping");
 }
 
+// yaml-cpp 0.7's LoadAll loops forever on these (found by fuzz_config; see load_document).
+TEST(LoadDocument, TextTheParserCannotGetPastIsAnErrorNotAHang) {
+  EXPECT_EQ(error_of([] { load_document(kSource, "[], x }\n"); }),
+            "t.yaml:1:3: invalid YAML: unexpected text here");
+  EXPECT_EQ(error_of([] { load_document(kSource, ",\n"); }),
+            "t.yaml:1:1: invalid YAML: unexpected text here");
+}
+
 TEST(LoadDocument, NoDocumentIsNotAnError) {
   EXPECT_FALSE(load_document(kSource, "").has_value());
   EXPECT_FALSE(load_document(kSource, "# only a comment\n").has_value());
