@@ -108,6 +108,10 @@ ClusterConfig read_cluster(const Source& source, const Field& item,
   }
   if (const Field* f = m.find("outlier")) c.health.outlier = read_outlier(source, *f);
   if (const Field* f = m.find("tls")) c.tls = read_cluster_tls(source, *f);
+  if (c.agent.tls && !c.tls.enabled) {
+    source.fail(m.find("agent")->mark(),
+                "agent 'tls: true' needs the cluster's 'tls' section (its CA and name checks)");
+  }
   return c;
 }
 

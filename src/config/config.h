@@ -144,6 +144,7 @@ struct AgentConfig {
   Nanos interval{std::chrono::seconds(1)};
   Nanos timeout{std::chrono::milliseconds(500)};
   bool require_response = false;  ///< true: a silent agent takes its server out.
+  bool tls = false;  ///< Query over TLS with the cluster's `tls` settings (CA, verification).
 
   bool operator==(const AgentConfig&) const = default;
 };

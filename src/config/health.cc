@@ -149,6 +149,7 @@ AgentConfig read_agent(const Source& source, const Field& field) {
   if (const Field* f = m.find("interval")) c.interval = read_duration(source, *f, false);
   if (const Field* f = m.find("timeout")) c.timeout = read_duration(source, *f, false);
   if (const Field* f = m.find("require_response")) c.require_response = read_bool(source, *f);
+  if (const Field* f = m.find("tls")) c.tls = read_bool(source, *f);
   return c;
 }
 

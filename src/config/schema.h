@@ -32,8 +32,8 @@ inline constexpr std::string_view kHealthCheckKeys[] = {
     "type",        "method",        "path",          "host",          "expect_status",
     "expect_body", "interval",      "timeout",       "jitter",        "rise",
     "fall",        "initial_state", "fast_interval", "down_interval", "reuse_connection"};
-inline constexpr std::string_view kAgentKeys[] = {"port", "send", "interval", "timeout",
-                                                  "require_response"};
+inline constexpr std::string_view kAgentKeys[] = {
+    "port", "send", "interval", "timeout", "require_response", "tls"};
 inline constexpr std::string_view kOutlierKeys[] = {"consecutive_5xx", "consecutive_gateway_errors",
                                                     "base_ejection_time", "max_ejection_time",
                                                     "max_ejection_percent"};

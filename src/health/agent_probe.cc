@@ -1,26 +1,30 @@
-// Agent probes: connect, send the configured probe string, read one answer line.
+// Agent probes: connect (plain or TLS), send the configured probe string, read one answer line.
 
 #include <asio/buffer.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/write.hpp>
 
 #include "health/probe_socket.h"
+#include "health/probe_stream.h"
 #include "health/probes.h"
 
 namespace fulcrum::health {
 
 asio::awaitable<AgentReply> query_agent(asio::ip::tcp::endpoint endpoint, std::string_view send,
-                                        core::Nanos timeout) {
+                                        core::Nanos timeout, const tls::ClientTlsContext* tls,
+                                        const std::string& tls_host) {
   const auto executor = co_await asio::this_coro::executor;
-  asio::ip::tcp::socket socket(executor);
-  const detail::CloseWithReset close_on_exit(socket);
-  proxy::Deadline deadline(executor);
-  deadline.arm(socket, timeout);
   AgentReply reply;
-  reply.failure = co_await detail::connect_probe(socket, endpoint, deadline, timeout);
+  std::unique_ptr<tls::Stream> stream =
+      detail::open_probe_stream(executor, tls, tls_host, reply.failure);
+  if (!stream) co_return reply;
+  proxy::Deadline deadline(executor);
+  deadline.arm(stream->socket(), timeout);
+  reply.failure = co_await detail::connect_stream(*stream, endpoint, deadline, timeout);
   if (!reply.failure.empty()) co_return reply;
   if (!send.empty()) {
-    auto [ec, n] = co_await asio::async_write(socket, asio::buffer(send), proxy::kNoThrow);
+    auto [ec, n] = co_await asio::async_write(*stream, asio::buffer(send), proxy::kNoThrow);
     if (ec) {
       reply.failure = detail::failure_reason(ec, deadline, timeout);
       co_return reply;
@@ -34,15 +38,18 @@ asio::awaitable<AgentReply> query_agent(asio::ip::tcp::endpoint endpoint, std::s
     const std::size_t old_size = text.size();
     text.resize(AgentReply::kMaxAnswerBytes);
     std::size_t n = 0;
-    std::tie(ec, n) = co_await socket.async_read_some(
+    std::tie(ec, n) = co_await stream->async_read_some(
         asio::buffer(text.data() + old_size, text.size() - old_size), proxy::kNoThrow);
     text.resize(old_size + n);
     if (ec) break;
   }
+  deadline.cancel();
   reply.answered = !text.empty();
   if (!reply.answered) {
-    reply.failure = ec == asio::error::eof ? "closed without answering"
-                                           : detail::failure_reason(ec, deadline, timeout);
+    // A TLS agent closing without close_notify has ended its answer all the same.
+    const bool closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+    reply.failure =
+        closed ? "closed without answering" : detail::failure_reason(ec, deadline, timeout);
   }
   co_return reply;
 }

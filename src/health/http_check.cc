@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "health/probe_socket.h"
+#include "health/probe_stream.h"
 #include "health/probes.h"
 #include "http/chunked.h"
 #include "http/message.h"
@@ -22,6 +23,35 @@
 #include "tls/stream.h"
 
 namespace fulcrum::health {
+namespace detail {
+
+std::unique_ptr<tls::Stream> open_probe_stream(const asio::any_io_executor& executor,
+                                               const tls::ClientTlsContext* tls,
+                                               const std::string& tls_host, std::string& failure) {
+  asio::ip::tcp::socket socket(executor);
+  if (tls == nullptr) return std::make_unique<tls::Stream>(std::move(socket));
+  try {
+    return std::make_unique<tls::Stream>(tls::Stream::connect(std::move(socket), *tls, tls_host));
+  } catch (const tls::TlsError& e) {
+    failure = e.what();
+    return nullptr;
+  }
+}
+
+asio::awaitable<std::string> connect_stream(tls::Stream& stream,
+                                            const asio::ip::tcp::endpoint& endpoint,
+                                            const proxy::Deadline& deadline, core::Nanos timeout) {
+  std::string failure = co_await connect_probe(stream.socket(), endpoint, deadline, timeout);
+  if (!failure.empty() || !stream.is_tls()) co_return failure;
+  auto [ec] = co_await stream.async_handshake(proxy::kNoThrow);
+  if (!ec) co_return std::string();
+  co_return deadline.expired()
+      ? failure_reason(ec, deadline, timeout)
+      : "TLS handshake failed: " + tls::describe_handshake_error(stream.ssl(), ec);
+}
+
+}  // namespace detail
+
 namespace {
 
 constexpr std::size_t kReadChunk = 4096;
@@ -114,41 +144,12 @@ bool ended(const std::error_code& ec) {
   return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
 }
 
-// The check's connection, plain or TLS as the cluster's requests go; null and the reason when
-// TLS cannot start.
-std::unique_ptr<tls::Stream> make_stream(const asio::any_io_executor& executor,
-                                         const HttpCheck& check, std::string& failure) {
-  asio::ip::tcp::socket socket(executor);
-  if (!check.tls) return std::make_unique<tls::Stream>(std::move(socket));
-  try {
-    return std::make_unique<tls::Stream>(
-        tls::Stream::connect(std::move(socket), *check.tls, check.tls_host));
-  } catch (const tls::TlsError& e) {
-    failure = e.what();
-    return nullptr;
-  }
-}
-
 // Whether a kept connection is still fit to carry a request: nothing arrived while it was idle.
 // The server's close (EOF), a reset, or any unsolicited byte (a TLS close_notify) retires it.
 bool idle_and_open(tls::Stream& stream) {
   char byte;
   const ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
-
-// Connects `stream` to `endpoint` and, for TLS, completes the handshake. Empty, or the reason.
-asio::awaitable<std::string> connect_stream(tls::Stream& stream,
-                                            const asio::ip::tcp::endpoint& endpoint,
-                                            const proxy::Deadline& deadline, core::Nanos timeout) {
-  std::string failure =
-      co_await detail::connect_probe(stream.socket(), endpoint, deadline, timeout);
-  if (!failure.empty() || !stream.is_tls()) co_return failure;
-  auto [ec] = co_await stream.async_handshake(proxy::kNoThrow);
-  if (!ec) co_return std::string();
-  co_return deadline.expired()
-      ? detail::failure_reason(ec, deadline, timeout)
-      : "TLS handshake failed: " + tls::describe_handshake_error(stream.ssl(), ec);
 }
 
 struct Exchange {
@@ -311,14 +312,15 @@ asio::awaitable<CheckResult> http_check(asio::ip::tcp::endpoint endpoint, const 
   }
 
   std::string failure;
-  std::unique_ptr<tls::Stream> stream = make_stream(executor, check, failure);
+  std::unique_ptr<tls::Stream> stream =
+      detail::open_probe_stream(executor, check.tls.get(), check.tls_host, failure);
   if (!stream) co_return CheckResult{false, std::move(failure)};
   const ResetUnlessKept reset_on_exit(stream);
   if (kept != nullptr) ++kept->connections_opened;
   const auto left =
       std::chrono::duration_cast<core::Nanos>(give_up_at - std::chrono::steady_clock::now());
   deadline.arm(stream->socket(), std::max(left, core::Nanos{0}));
-  failure = co_await connect_stream(*stream, endpoint, deadline, timeout);
+  failure = co_await detail::connect_stream(*stream, endpoint, deadline, timeout);
   if (!failure.empty()) co_return CheckResult{false, std::move(failure)};
   std::string own_buffer;
   const Exchange fresh = co_await exchange(*stream, check, kept != nullptr, deadline, timeout,

@@ -81,9 +81,12 @@ struct AgentReply {
 };
 
 /// Connects to an agent, sends `send` (if any) and reads its answer until a line end, the end
-/// of the stream or `timeout` (bytes received before the timeout are the answer).
+/// of the stream or `timeout` (bytes received before the timeout are the answer). With `tls`,
+/// over TLS verified for `tls_host`.
 asio::awaitable<AgentReply> query_agent(asio::ip::tcp::endpoint endpoint, std::string_view send,
-                                        core::Nanos timeout);
+                                        core::Nanos timeout,
+                                        const tls::ClientTlsContext* tls = nullptr,
+                                        const std::string& tls_host = {});
 
 /// "1s", "1500ms": durations as the configuration writes them, for messages.
 std::string format_duration(core::Nanos d);

@@ -220,7 +220,11 @@ asio::awaitable<void> run_agent(std::shared_ptr<ServerProbe> probe, ProbeContext
     std::string error;
     AgentReply reply;
     if (const auto endpoint = agent_endpoint(*probe, &error)) {
-      reply = co_await query_agent(*endpoint, config.send, config.timeout);
+      // Over TLS, the agent's certificate is checked for the host it was reached by.
+      const tls::ClientTlsContext* tls = config.tls ? probe->cluster.tls.get() : nullptr;
+      const std::string& host =
+          probe->spec.agent_address.empty() ? probe->http.tls_host : probe->spec.agent_address;
+      reply = co_await query_agent(*endpoint, config.send, config.timeout, tls, host);
     } else {
       reply.failure = error;
     }

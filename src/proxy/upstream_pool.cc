@@ -56,6 +56,20 @@ void UpstreamPool::give_back(Slot& slot, tls::Stream stream, core::Nanos now, ui
   slot.idle.push_back({std::move(stream), now});
 }
 
+void UpstreamPool::sweep() {
+  for (auto it = slots_.begin(); it != slots_.end();) {
+    // A request in progress holds its snapshot, which holds the server's state: a count of one
+    // means no snapshot lists the server any more, and none ever will again.
+    if (it->second.server.use_count() == 1) {
+      it = slots_.erase(it);  // Closes its idle connections.
+      continue;
+    }
+    std::erase_if(it->second.idle,
+                  [](Slot::Idle& idle) { return !looks_open(idle.stream.socket()); });
+    ++it;
+  }
+}
+
 void UpstreamPool::close_all() {
   for (auto& [key, slot] : slots_) {
     for (auto& idle : slot.idle) {

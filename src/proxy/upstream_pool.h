@@ -36,6 +36,12 @@ class UpstreamPool {
   /// Keeps `stream` for reuse unless the slot already holds `max_idle` connections.
   void give_back(Slot& slot, tls::Stream stream, core::Nanos now, uint32_t max_idle);
 
+  /// Closes idle connections the server has closed meanwhile, and forgets servers that left
+  /// every cluster (the slot holds the last reference to their state, so no request can use
+  /// them), closing their connections: without it, a server removed at run time kept its idle
+  /// connections and its slot for the life of the process.
+  void sweep();
+
   /// Closes every idle connection (graceful shutdown).
   void close_all();
 

@@ -146,6 +146,7 @@ void Worker::start() {
     asio::co_spawn(io_, accept_loop(std::move(slot)), asio::detached);
   }
   bound_.clear();
+  asio::co_spawn(io_, sweep_pool_loop(), asio::detached);
   thread_ = std::thread([this] {
     // Named first, before anything allocates: tools (top -H, the allocation test) tell the
     // workers by it.
@@ -158,6 +159,19 @@ void Worker::start() {
       spdlog::critical("worker {}: {}", index_, e.what());
     }
   });
+}
+
+asio::awaitable<void> Worker::sweep_pool_loop() {
+  // Often enough that a removed server's connections go within seconds; rare enough to cost
+  // nothing (one MSG_PEEK per idle connection).
+  constexpr std::chrono::seconds kPoolSweepPeriod{2};
+  asio::steady_timer timer(io_);
+  while (!draining_) {
+    timer.expires_after(kPoolSweepPeriod);
+    auto [ec] = co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    if (ec || draining_) break;
+    pool_.sweep();
+  }
 }
 
 void Worker::join() {

@@ -95,6 +95,8 @@ class Worker {
 
  private:
   asio::awaitable<void> accept_loop(std::shared_ptr<AcceptorSlot> slot);
+  /// Every kPoolSweepPeriod until the drain: UpstreamPool::sweep.
+  asio::awaitable<void> sweep_pool_loop();
   std::unique_ptr<asio::ip::tcp::acceptor> open_acceptor(const config::ListenerConfig& config,
                                                          uint16_t& port);
   void close_sessions_older_than(uint64_t serial);

@@ -155,7 +155,7 @@ TEST(HealthConfig, Agent) {
             "t.yaml:5:20: expected a whole number from 0 to 65535, got '70000'");
   EXPECT_EQ(error_of("    agent: { prot: 1 }\n"),
             "t.yaml:5:14: unknown key 'prot' in cluster agent (expected one of: port, send, "
-            "interval, timeout, require_response)");
+            "interval, timeout, require_response, tls)");
 }
 
 // A cluster `app` with the given server lines (one per line, indented by six spaces).

@@ -20,8 +20,9 @@ class Agent:
     """A scripted agent: answers every connection with the current answer, then closes. With
     `read_probe`, it first reads the probe line fulcrum sends and keeps the last one."""
 
-    def __init__(self, answer, read_probe=False):
+    def __init__(self, answer, read_probe=False, tls_context=None):
         self.answer = answer
+        self.tls_context = tls_context  # A server-side ssl.SSLContext: answer over TLS.
         self.read_probe = read_probe
         self.probes = []
         self.queries = 0
@@ -51,6 +52,8 @@ class Agent:
             with conn:
                 conn.settimeout(2)
                 try:
+                    if self.tls_context is not None:
+                        conn = self.tls_context.wrap_socket(conn, server_side=True)
                     if self.read_probe:
                         probe = conn.recv(256)
                         with self.lock:

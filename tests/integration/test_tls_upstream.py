@@ -1,17 +1,26 @@
 """TLS to the servers through the real binary: verified connections (pooled and reused), a
 failed verification, a hostname mismatch or a plain server answered with 502 and a log line,
-http health checks over TLS, and tunnels (WebSocket, tcp mode with half-close) over TLS."""
+http health checks and agent queries over TLS, and tunnels (WebSocket, tcp mode with half-close) over TLS."""
 
 import base64
 import os
 import socket
+import ssl
 import unittest
 
 from backend import ws_frame
-from harness import ProxyTestCase, cluster, config, connect, http_listener, read_response, wait_until
+from harness import (ProxyTestCase, cluster, config, connect, get, http_listener, read_response,
+                     wait_until)
+from test_agents import Agent
 from test_websocket import read_frame
 from tls_helpers import (cert, key, listener_tls, make_certs, recv_until_closed, remove_certs,
                          tcp_listener, tls_client)
+
+
+def server_context(stem):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert(stem), key(stem))
+    return context
 
 
 def setUpModule():
@@ -115,6 +124,31 @@ class TlsHealthCheckTest(ProxyTestCase):
 
 
 class TlsTunnelTest(ProxyTestCase):
+    def test_agents_answer_over_verified_tls(self):
+        """`agent: {tls: true}` queries agents with the cluster's TLS settings: an agent with a
+        certificate from the cluster's CA is heard; one with a rogue certificate fails the
+        handshake, so with require_response its server is out."""
+        good = self.start_backend("good", tls=(cert("localhost"), key("localhost")))
+        other = self.start_backend("other", tls=(cert("localhost"), key("localhost")))
+        trusted = Agent("0\n", tls_context=server_context("localhost"))
+        rogue = Agent("0\n", tls_context=server_context("rogue"))
+        self.addCleanup(trusted.close)
+        self.addCleanup(rogue.close)
+        app = cluster("app", [], tls={"ca_file": cert("ca")}, panic_threshold=0,
+                      agent={"tls": True, "require_response": True, "interval": "100ms",
+                             "timeout": "500ms"})
+        app["servers"] = [{"address": "127.0.0.1:%d" % good.port, "agent_port": trusted.port},
+                          {"address": "127.0.0.1:%d" % other.port, "agent_port": rogue.port}]
+        proxy = self.start_proxy(config([http_listener("web", "app")], [app]))
+        proxy.stdout.wait_for(
+            lambda lines: any("agent of server 127.0.0.1:%d does not answer: TLS handshake failed"
+                              % other.port in line for _, line in lines), 10, "rogue agent")
+        wait_until(lambda: trusted.count() >= 2, 10, message="TLS queries of the trusted agent")
+        for _ in range(10):
+            response = get(proxy.port("web"), "/")
+            self.assertEqual(response.header("X-Backend"), "good", response)
+        self.stop_proxy(proxy)
+
     def test_websocket_over_tls_on_both_sides(self):
         backend = self.start_backend("ws", tls=(cert("localhost"), key("localhost")))
         proxy = self.start_proxy(config(

@@ -1,6 +1,7 @@
 // A reload (the next Runtime generation built over the previous one) loads each TLS listener's
-// certificate files again, keeping the listener's context (and so its session ticket keys); a
-// listener whose files fail fails the reload (file:line:column) and keeps the certificate it had.
+// certificate files again into a new context on the same session ticket keys (resumption across
+// reloads: tests/integration/test_tls_reload.py), never touching the running one; a listener
+// whose files fail fails the reload (file:line:column) and keeps the certificate it had.
 
 #include <gtest/gtest.h>
 
@@ -53,8 +54,9 @@ TEST(ReloadTlsTest, ListenersLoadRenewedFilesAndKeepTheirsOnFailure) {
   write("renewed");  // Renewed in place, as certbot does.
   const auto reloaded = next();
   const ListenerRuntime& reloaded_web = *reloaded->listeners()[1];
-  EXPECT_EQ(reloaded_web.tls, web.tls) << "the context, with its ticket keys, carries over";
+  EXPECT_NE(reloaded_web.tls, web.tls) << "a new context: the running one is not changed";
   EXPECT_EQ(served_name(reloaded_web), "renewed");
+  EXPECT_EQ(served_name(web), "first") << "until the workers switch, the old one serves as before";
 
   dir.write("server.key", "not a key");
   // The loader reads the files itself: a bad key fails the reload with its position.
