@@ -74,6 +74,16 @@ std::variant<Found, Response> find_server(Context& context, std::string_view nam
   return error_response(404, fmt::format("cluster '{}' has no server {}", name, canonical));
 }
 
+/// A discovered cluster's membership and weights come from its source, which would undo any
+/// change made here at its next report: such changes are refused (states may still change).
+std::optional<Response> refuse_if_discovered(const proxy::ClusterRuntime& cluster) {
+  if (!cluster.config.discovery.discovered()) return std::nullopt;
+  return error_response(
+      409, fmt::format("cluster '{}' takes its membership from discovery; change the source "
+                       "(servers and weights), or PATCH only 'state'",
+                       cluster.config.name));
+}
+
 Response server_response(Context& context, int status, const Found& found) {
   // Re-read: the answer shows the server as it is after the change.
   const core::SnapshotPtr snapshot = found.cluster->cluster->snapshot();
@@ -90,6 +100,7 @@ Response add_server(Context& context, const Request& request, const Caller& call
                     std::string_view name) {
   proxy::ClusterRuntime* cluster = context.find_cluster(name);
   if (cluster == nullptr) return error_response(404, fmt::format("no cluster named '{}'", name));
+  if (auto refused = refuse_if_discovered(*cluster)) return *refused;
   auto parsed = parse_object(request, {"address", "weight", "backup"});
   if (auto* error = std::get_if<Response>(&parsed)) return *error;
   const json& body = std::get<json>(parsed);
@@ -159,6 +170,9 @@ Response patch_server(Context& context, const Request& request, const Caller& ca
     wanted = state_for_verb(state);
     if (!wanted) return error_response(400, "'state' must be \"enable\", \"drain\" or \"disable\"");
   }
+  if (weight) {
+    if (auto refused = refuse_if_discovered(*found.cluster)) return *refused;
+  }
   // Check everything first, then apply: a bad half of a request changes nothing.
   if (weight && *weight != found.spec.weight) {
     found.cluster->cluster->set_weight(found.spec.address, *weight);
@@ -185,6 +199,7 @@ asio::awaitable<Response> delete_server(Context& context, const Request& request
   auto target = find_server(context, name, address);
   if (auto* error = std::get_if<Response>(&target)) co_return *error;
   const Found found = std::get<Found>(target);
+  if (auto refused = refuse_if_discovered(*found.cluster)) co_return *refused;
   const std::string cluster_name(name);
   const std::string& server = found.spec.address;
   const auto wait = request.query_param("wait");

@@ -62,12 +62,17 @@ tcp::endpoint AgentServer::listen() {
   return acceptor_.local_endpoint();
 }
 
-int AgentServer::run_until_signal() {
+int AgentServer::run_until_signal(std::function<asio::awaitable<void>()> before_exit) {
   asio::signal_set signals(io_, SIGINT, SIGTERM);
   int received = 0;
   signals.async_wait([&](std::error_code ec, int signal) {
     if (!ec) received = signal;
-    io_.stop();
+    if (ec || !before_exit) {
+      io_.stop();
+      return;
+    }
+    signals.async_wait([&](std::error_code, int) { io_.stop(); });
+    asio::co_spawn(io_, before_exit(), [&](std::exception_ptr) { io_.stop(); });
   });
   if (options_.load_source == LoadSource::kCpu && options_.command.empty()) {
     // Until the first interval has passed, the busy share since boot.

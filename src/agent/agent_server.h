@@ -7,6 +7,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "agent/command_runner.h"
@@ -26,8 +27,11 @@ class AgentServer {
   /// bound, with the port the system chose when asked for port 0.
   asio::ip::tcp::endpoint listen();
 
-  /// Serves until SIGINT or SIGTERM; returns the process exit status.
-  int run_until_signal();
+  /// Serves until SIGINT or SIGTERM; returns the process exit status. With `before_exit`, the
+  /// first signal runs it (still serving meanwhile) and a second one stops at once.
+  int run_until_signal(std::function<asio::awaitable<void>()> before_exit = {});
+
+  asio::io_context& io_context() { return io_; }
 
  private:
   asio::awaitable<void> accept_loop();

@@ -10,6 +10,7 @@
 #include "agent/agent_server.h"
 #include "agent/host_load.h"
 #include "agent/options.h"
+#include "agent/registration.h"
 
 namespace {
 
@@ -62,6 +63,34 @@ int main(int argc, char** argv) {
                                 "the load average");
   command->excludes(file);
   command->excludes(cpu_flag);
+  std::string register_url;
+  std::string advertise;
+  std::string register_ttl = "10s";
+  std::string drain_wait = "2s";
+  fulcrum::agent::RegistrationOptions registration;
+  auto* register_option =
+      app.add_option("--register", register_url,
+                     "Register this server in etcd for discovery, under a lease kept alive while "
+                     "the agent runs: etcd://HOST:PORT[,HOST:PORT...]/PREFIX/CLUSTER");
+  app.add_option("--advertise", advertise,
+                 "With --register: the server's address as proxies reach it, HOST:PORT (the key "
+                 "is /PREFIX/CLUSTER/HOST:PORT)")
+      ->needs(register_option);
+  app.add_option("--register-ttl", register_ttl,
+                 "The lease's TTL (whole seconds, as 10s): a killed agent's server leaves after it")
+      ->capture_default_str()
+      ->needs(register_option);
+  app.add_option("--weight", registration.weight, "The weight registered (0..10000)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 10000u))
+      ->needs(register_option);
+  auto* drain_flag = app.add_flag("--drain-on-exit", registration.drain_on_exit,
+                                  "On SIGTERM/SIGINT, mark the server draining and wait "
+                                  "--drain-wait before leaving (else leave at once)")
+                         ->needs(register_option);
+  app.add_option("--drain-wait", drain_wait, "How long --drain-on-exit waits (500ms, 2s)")
+      ->capture_default_str()
+      ->needs(drain_flag);
   app.add_flag("--version", version, "Print the version and exit");
   try {
     app.parse(argc, argv);
@@ -94,6 +123,26 @@ int main(int argc, char** argv) {
     return fail("--cpu: cannot read /proc/stat", kRuntimeError);
   }
 
+  const bool registering = app.count("--register") > 0;
+  if (registering) {
+    if (!fulcrum::agent::parse_register_target(register_url, registration, error)) {
+      return fail("--register " + error);
+    }
+    if (app.count("--advertise") == 0) return fail("--register needs --advertise HOST:PORT");
+    const auto address = fulcrum::agent::parse_advertise_address(advertise, error);
+    if (!address) return fail("--advertise " + error);
+    registration.advertise = *address;
+    const auto ttl = fulcrum::agent::parse_duration(register_ttl, error);
+    if (!ttl) return fail("--register-ttl " + error);
+    if (ttl->count() % 1000 != 0) {
+      return fail("--register-ttl '" + register_ttl + "': etcd leases take whole seconds");
+    }
+    registration.ttl = std::chrono::duration_cast<std::chrono::seconds>(*ttl);
+    const auto wait = fulcrum::agent::parse_duration(drain_wait, error);
+    if (!wait) return fail("--drain-wait " + error);
+    registration.drain_wait = *wait;
+  }
+
   // Logs go to stderr; stdout carries only the "listening on" line that scripts wait for.
   spdlog::set_default_logger(spdlog::stderr_color_st("fulcrum-agent"));
   fulcrum::agent::AgentServer server(std::move(options));
@@ -108,7 +157,10 @@ int main(int argc, char** argv) {
               v6 ? "]" : "", static_cast<unsigned>(endpoint.port()));
   std::fflush(stdout);
   try {
-    return server.run_until_signal();
+    if (!registering) return server.run_until_signal();
+    fulcrum::agent::Registrar registrar(server.io_context(), std::move(registration));
+    registrar.start();
+    return server.run_until_signal([&registrar] { return registrar.leave(); });
   } catch (const std::exception& e) {
     return fail(e.what(), kRuntimeError);
   }

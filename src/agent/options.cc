@@ -72,4 +72,42 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, s
   return std::chrono::milliseconds(*value * scale);
 }
 
+bool parse_register_target(std::string_view url, RegistrationOptions& out, std::string& error) {
+  const std::string quoted = "'" + std::string(url) + "'";
+  constexpr std::string_view kScheme = "etcd://";
+  if (!url.starts_with(kScheme)) {
+    error = quoted + ": expected etcd://HOST:PORT[,HOST:PORT...]/PREFIX/CLUSTER";
+    return false;
+  }
+  url.remove_prefix(kScheme.size());
+  const std::size_t slash = url.find('/');
+  std::string_view path = slash == std::string_view::npos ? "" : url.substr(slash);
+  while (path.ends_with('/')) path.remove_suffix(1);
+  if (path.empty()) {
+    error = quoted + ": no key prefix after the endpoints (as etcd://127.0.0.1:2379/fulcrum/api)";
+    return false;
+  }
+  if (path.find("//") != std::string_view::npos) {
+    error = quoted + ": empty segment in the key prefix";
+    return false;
+  }
+  auto endpoints = discovery::parse_etcd_endpoints(url.substr(0, slash), error);
+  if (!endpoints) {
+    error = quoted + ": " + error;
+    return false;
+  }
+  out.endpoints = std::move(*endpoints);
+  out.key_prefix = std::string(path) + "/";
+  return true;
+}
+
+std::optional<std::string> parse_advertise_address(std::string_view text, std::string& error) {
+  auto endpoint = discovery::parse_etcd_endpoint(text, error);
+  if (!endpoint) {
+    error = "'" + std::string(text) + "': expected HOST:PORT (IPv6 as [::1]:8080), port 1..65535";
+    return std::nullopt;
+  }
+  return endpoint->to_string();
+}
+
 }  // namespace fulcrum::agent

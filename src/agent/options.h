@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "agent/answer.h"
+#include "discovery/etcd_client.h"
 
 namespace fulcrum::agent {
 
@@ -23,6 +24,27 @@ struct AgentOptions {
   std::chrono::milliseconds command_timeout{1000};
   std::string file;  ///< Non-empty: answer this file's first line while it has one.
 };
+
+/// Self-registration in etcd (--register): the key PREFIX/ADDR:PORT, held by a lease, that
+/// etcd discovery (docs/discovery.md) reads.
+struct RegistrationOptions {
+  std::vector<discovery::EtcdEndpoint> endpoints;
+  std::string key_prefix;  ///< "/PREFIX/CLUSTER/": ends with '/'.
+  std::string advertise;   ///< "HOST:PORT" as proxies should connect to it.
+  std::chrono::seconds ttl{10};
+  uint32_t weight = 1;
+  bool drain_on_exit = false;
+  std::chrono::milliseconds drain_wait{2000};
+
+  std::string key() const { return key_prefix + advertise; }
+};
+
+/// The target of --register: "etcd://HOST:PORT[,HOST:PORT...]/PREFIX/CLUSTER". Fills
+/// `endpoints` and `key_prefix`; false with the reason in `error`.
+bool parse_register_target(std::string_view url, RegistrationOptions& out, std::string& error);
+
+/// --advertise: "HOST:PORT" (HOST a name or an address, IPv6 in brackets), port 1..65535.
+std::optional<std::string> parse_advertise_address(std::string_view text, std::string& error);
 
 struct ListenAddress {
   std::string host;

@@ -1,5 +1,6 @@
 // fulcrum: the HTTP/1.1 and TCP load-balancing reverse proxy.
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -13,6 +14,35 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
+/// As HAProxy does: the soft limit on open files goes up to the hard one, so connections are not
+/// cut short by a 1024 default. Each proxied connection holds two descriptors (client, server).
+void raise_open_files_limit(const fulcrum::config::Config& config) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    const rlim_t soft = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+      spdlog::info("open files limit raised from {} to {} (the hard limit)", soft, limit.rlim_cur);
+    } else {
+      limit.rlim_cur = soft;
+      spdlog::warn("open files limit {}: could not raise it to the hard limit {}", soft,
+                   limit.rlim_max);
+    }
+  } else {
+    spdlog::info("open files limit {}", limit.rlim_cur);
+  }
+  uint64_t wanted = 0;
+  for (const auto& listener : config.listeners)
+    wanted += 2 * uint64_t{listener.limits.max_connections};
+  if (wanted > limit.rlim_cur) {
+    spdlog::warn(
+        "the listeners' max_connections allow {} open files (client and server side), more than "
+        "the limit {}: past it new connections wait in the backlog until some close",
+        wanted, limit.rlim_cur);
+  }
+}
+
 int run_proxy(const std::string& path) {
   fulcrum::config::Config config;
   try {
@@ -21,6 +51,7 @@ int run_proxy(const std::string& path) {
     std::fprintf(stderr, "fulcrum: %s\n", e.what());
     return 1;
   }
+  raise_open_files_limit(config);
   try {
     fulcrum::proxy::Daemon daemon(std::move(config));
     daemon.start();

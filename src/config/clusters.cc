@@ -66,7 +66,15 @@ ClusterConfig read_cluster(const Source& source, const Field& item,
   }
   if (const Field* f = m.find("policy")) c.policy = read_policy(source, *f);
   if (const Field* f = m.find("hash_key")) c.hash_key = read_hash_key(source, *f);
-  c.servers = read_servers(source, m.require("servers"));
+  if (const Field* f = m.find("discovery")) c.discovery = read_discovery(source, *f);
+  if (!c.discovery.discovered()) {
+    c.servers = read_servers(source, m.require("servers"));
+  } else if (const Field* f = m.find("servers");
+             f && !(f->value.IsNull() || (f->value.IsSequence() && f->value.size() == 0))) {
+    source.fail(f->mark(), fmt::format("cluster '{}' takes its servers from discovery: 'servers' "
+                                       "must be absent or empty",
+                                       c.name));
+  }
   if (const Field* f = m.find("passive")) {
     const MapReader p(source, *f, schema::kPassive);
     if (const Field* g = p.find("attempts")) {

@@ -149,6 +149,29 @@ struct AgentConfig {
   bool operator==(const AgentConfig&) const = default;
 };
 
+/// Where a cluster's membership comes from (docs/configuration.md, `discovery`).
+enum class DiscoveryType : uint8_t { kStatic, kDns, kEtcd, kFile };
+
+struct DiscoveryConfig {
+  DiscoveryType type = DiscoveryType::kStatic;
+  /// Publish an empty membership when the source reports one; false keeps the last good one.
+  bool allow_empty = false;
+  // dns: an SRV name (starts with '_', no `port`) or a host name with `port` (A/AAAA).
+  std::string name;
+  uint16_t port = 0;                   ///< 0: `name` is an SRV name.
+  std::vector<std::string> resolvers;  ///< Canonical "ip:port"; empty: /etc/resolv.conf.
+  Nanos min_ttl{std::chrono::seconds(1)};
+  Nanos max_ttl{std::chrono::minutes(5)};
+  // etcd
+  std::vector<std::string> endpoints;  ///< Canonical "host:port".
+  std::string prefix;                  ///< Key prefix, e.g. "/fulcrum/api/".
+  // file: resolved against the configuration file's directory.
+  std::string path;
+
+  bool discovered() const { return type != DiscoveryType::kStatic; }
+  bool operator==(const DiscoveryConfig&) const = default;
+};
+
 struct ClusterConfig {
   std::string name;
   std::string policy = "round_robin";
@@ -164,6 +187,7 @@ struct ClusterConfig {
   AgentConfig agent;
   core::HealthOptions health;  ///< slow_start, panic_threshold, outlier.
   TlsClusterConfig tls;
+  DiscoveryConfig discovery;  ///< Not static: `servers` is empty and the source fills it.
 };
 
 enum class AccessLogFormat : uint8_t { kText, kJson };

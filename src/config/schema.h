@@ -23,9 +23,9 @@ inline constexpr std::string_view kListenerLimitKeys[] = {"max_connections", "ma
 inline constexpr std::string_view kRouteKeys[] = {"match", "cluster"};
 inline constexpr std::string_view kRouteMatchKeys[] = {"host", "path_prefix"};
 inline constexpr std::string_view kClusterKeys[] = {
-    "name", "policy", "hash_key",     "servers", "passive",    "retries",         "timeouts",
-    "pool", "limits", "health_check", "agent",   "slow_start", "panic_threshold", "outlier",
-    "tls"};
+    "name", "policy",   "hash_key",     "servers", "passive",    "retries",         "timeouts",
+    "pool", "limits",   "health_check", "agent",   "slow_start", "panic_threshold", "outlier",
+    "tls",  "discovery"};
 inline constexpr std::string_view kServerKeys[] = {"address", "weight", "backup", "agent_address",
                                                    "agent_port"};
 inline constexpr std::string_view kHealthCheckKeys[] = {
@@ -46,6 +46,9 @@ inline constexpr std::string_view kTlsListenerKeys[] = {"certificates", "min_ver
 inline constexpr std::string_view kTlsCertificateKeys[] = {"cert", "key"};
 inline constexpr std::string_view kTlsClusterKeys[] = {"enabled", "verify", "ca_file", "sni",
                                                        "alpn"};
+inline constexpr std::string_view kDiscoveryKeys[] = {
+    "type",    "allow_empty", "name",      "port",   "resolvers",
+    "min_ttl", "max_ttl",     "endpoints", "prefix", "path"};
 inline constexpr std::string_view kAccessLogKeys[] = {"enabled", "format", "path"};
 inline constexpr std::string_view kAdminKeys[] = {"listen", "token_file", "state_file"};
 
@@ -64,6 +67,7 @@ inline constexpr Section kClusterLimits{"cluster limits", kClusterLimitKeys};
 inline constexpr Section kTlsListener{"listener tls", kTlsListenerKeys};
 inline constexpr Section kTlsCertificate{"listener tls certificate", kTlsCertificateKeys};
 inline constexpr Section kTlsCluster{"cluster tls", kTlsClusterKeys};
+inline constexpr Section kDiscovery{"cluster discovery", kDiscoveryKeys};
 inline constexpr Section kAccessLog{"access_log", kAccessLogKeys};
 inline constexpr Section kAdmin{"admin", kAdminKeys};
 inline constexpr Section kHealthCheck{"cluster health_check", kHealthCheckKeys};
@@ -74,6 +78,7 @@ inline constexpr Section kAllSections[] = {
     kTopLevel,   kListener,      kListenerTimeouts, kListenerLimits, kRoute,
     kRouteMatch, kCluster,       kServer,           kPassive,        kClusterTimeouts,
     kPool,       kClusterLimits, kAccessLog,        kHealthCheck,    kAgent,
-    kOutlier,    kAdmin,         kTlsListener,      kTlsCertificate, kTlsCluster};
+    kOutlier,    kAdmin,         kTlsListener,      kTlsCertificate, kTlsCluster,
+    kDiscovery};
 
 }  // namespace fulcrum::config::schema

@@ -47,6 +47,10 @@ uint32_t read_percent(const Source& source, const Field& field, uint32_t max);
 /// and without brackets.
 std::string read_agent_address(const Source& source, const Field& field);
 
+/// A cluster's `discovery` mapping: type-specific keys checked against the type; a relative
+/// file path resolved against the configuration file's directory.
+DiscoveryConfig read_discovery(const Source& source, const Field& field);
+
 /// Reads a policy name, which must be in core::PolicyRegistry::builtin().
 std::string read_policy(const Source& source, const Field& field);
 

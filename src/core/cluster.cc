@@ -113,6 +113,12 @@ void Cluster::publish_locked() {
   // Keep live state for servers that stay; drop it for servers that left (snapshots still
   // holding them keep it alive until their last reader is done).
   std::unordered_map<std::string, std::shared_ptr<ServerState>> states;
+  states.reserve(specs_.size());  // No rehashing: at 10,000 servers it showed in every publish.
+  const auto backups = static_cast<std::size_t>(
+      std::count_if(specs_.begin(), specs_.end(), [](const auto& s) { return s.backup; }));
+  snapshot->tiers[static_cast<std::size_t>(TierKind::kPrimary)].members.reserve(specs_.size() -
+                                                                                backups);
+  snapshot->tiers[static_cast<std::size_t>(TierKind::kBackup)].members.reserve(backups);
   for (const auto& spec : specs_) {
     auto it = states_.find(spec.address);
     auto state = it != states_.end() ? it->second : std::make_shared<ServerState>(spec.address);

@@ -11,6 +11,7 @@ namespace {
 
 bool any_named_server(const Runtime& runtime) {
   for (const auto& cluster : runtime.clusters()) {
+    if (cluster.config.discovery.type == config::DiscoveryType::kDns) continue;
     for (const auto& server : cluster.cluster->snapshot()->servers) {
       if (!is_ip_literal(server.address)) return true;
     }
@@ -51,6 +52,8 @@ void AddressRefresher::run() {
 std::size_t AddressRefresher::refresh_once() {
   std::size_t changed = 0;
   for (auto& cluster : runtime_.clusters()) {
+    // DNS discovery looks its names up itself, through its own resolvers and TTLs.
+    if (cluster.config.discovery.type == config::DiscoveryType::kDns) continue;
     // Resolve outside any lock (lookups can take seconds), then apply only to servers whose
     // resolved address is still the one we started from, so a concurrent change wins.
     const core::SnapshotPtr before = cluster.cluster->snapshot();

@@ -39,7 +39,9 @@ class BufferPool {
   };
 
   Lease acquire() {
-    if (free_.empty()) return Lease(this, std::make_unique<char[]>(buffer_size_));
+    // Not zero-filled: a page only counts in RSS once written, so an idle keep-alive
+    // connection's head buffer costs the page its last request touched, not all of it.
+    if (free_.empty()) return Lease(this, std::make_unique_for_overwrite<char[]>(buffer_size_));
     auto data = std::move(free_.back());
     free_.pop_back();
     return Lease(this, std::move(data));

@@ -34,6 +34,9 @@ void keep_fixed_settings(const config::Config& current, config::Config& next) {
   next.access_log = current.access_log;
 }
 
+// How long start() waits for the discovered clusters' first memberships.
+constexpr std::chrono::milliseconds kFirstMembershipWait{5000};
+
 bool same_endpoint(const config::ListenerConfig& a, const config::ListenerConfig& b) {
   return a.host == b.host && a.port == b.port && a.mode == b.mode;
 }
@@ -74,6 +77,7 @@ Daemon::Daemon(config::Config config) : config_path_(config.source_path) {
     });
   }
   address_refresher_ = std::make_unique<AddressRefresher>(*runtime_);
+  discovery_ = std::make_unique<DiscoveryService>(*runtime_);
   health_ = std::make_unique<health::HealthService>(*runtime_);
 }
 
@@ -91,6 +95,16 @@ void Daemon::start() {
   if (!signals_) signals_.emplace(signals_io_, SIGINT, SIGTERM, SIGHUP);
   ports_.assign(runtime_->listeners().size(), 0);
   for (auto& worker : workers_) worker->bind(ports_);
+  // Discovered clusters get their first membership before traffic is served (bounded: a source
+  // that cannot answer leaves its cluster empty, answering 503, until it does). Connections
+  // arriving meanwhile wait in the listen backlog.
+  discovery_->start();
+  for (const auto& name : discovery_->wait_first_memberships(kFirstMembershipWait)) {
+    spdlog::warn(
+        "cluster {}: no membership from discovery within {} ms; serving without it "
+        "until it arrives",
+        name, kFirstMembershipWait.count());
+  }
   for (auto& worker : workers_) worker->start();
   address_refresher_->start();
   health_->start();
@@ -156,8 +170,10 @@ std::string Daemon::apply(config::Config next) {
   default_state_file(next);
   keep_fixed_settings(current->config(), next);
   std::shared_ptr<Runtime> fresh;
+  std::unique_ptr<DiscoveryService> discovery;
   try {
     fresh = std::make_shared<Runtime>(std::move(next), current.get());
+    discovery = std::make_unique<DiscoveryService>(*fresh);
   } catch (const std::exception& e) {
     spdlog::error("reload: {}; the running configuration stays", e.what());
     sd_notify("READY=1\nSTATUS=serving");
@@ -193,6 +209,7 @@ std::string Daemon::apply(config::Config next) {
     }
   }
   address_refresher_->stop();
+  discovery_->stop();
   health_->stop();
   auto health = std::make_unique<health::HealthService>(*fresh, health_.get());
   for (std::size_t w = 0; w < workers_.size(); ++w) {
@@ -204,6 +221,8 @@ std::string Daemon::apply(config::Config next) {
   health_->start();
   address_refresher_ = std::make_unique<AddressRefresher>(*runtime_);
   address_refresher_->start();
+  discovery_ = std::move(discovery);
+  discovery_->start();
   if (admin_) admin_->adopt(*runtime_);
 
   std::size_t kept_count = 0;
@@ -232,6 +251,7 @@ void Daemon::shutdown() {
   if (workers_.empty()) return;
   sd_notify("STOPPING=1\nSTATUS=draining");
   address_refresher_->stop();
+  discovery_->stop();
   health_->stop();
   runtime_->draining() = true;
   for (auto& worker : workers_) worker->begin_drain();

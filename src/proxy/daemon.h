@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "health/health_service.h"
 #include "proxy/address_refresher.h"
+#include "proxy/discovery_service.h"
 #include "proxy/runtime.h"
 #include "proxy/worker.h"
 
@@ -60,6 +61,8 @@ class Daemon {
   std::shared_ptr<Runtime> runtime_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<AddressRefresher> address_refresher_;
+  // Runs the discovered clusters' sources; replaced (on the new generation) by a reload.
+  std::unique_ptr<DiscoveryService> discovery_;
   // Built with the runtime, so servers start in their initial health state; started after the
   // workers, stopped before them. A reload replaces it with one that inherits its state.
   std::unique_ptr<health::HealthService> health_;

@@ -172,15 +172,17 @@ HttpSession::Exchange HttpSession::response_head_sent(const std::error_code& ec)
 }
 
 asio::awaitable<HttpSession::Exchange> HttpSession::tunnel_upgrade(tls::Stream& upstream) {
-  // Bytes the client sent after its upgrade request are tunnel data too.
+  // Bytes the client sent after its upgrade request are tunnel data too; the request's own body
+  // (already sent with it) is not: sending it again would hand the server bytes twice.
   const std::size_t after_head = in_begin_ + head_.head_size;
-  if (in_end_ > after_head) {
+  const std::size_t after_request = after_head + request_.body_in_buffer;
+  if (in_end_ > after_request) {
     const std::array<asio::const_buffer, 1> early{
-        asio::buffer(in_.data() + after_head, in_end_ - after_head)};
+        asio::buffer(in_.data() + after_request, in_end_ - after_request)};
     auto [ec] = co_await async_send_all(upstream, early, false, kNoThrow);
     if (ec) co_return Exchange::kBrokenMidStream;
-    request_.body_in_buffer = in_end_ - after_head;
   }
+  request_.body_in_buffer = in_end_ - after_head;
   const auto stats = co_await tunnel(client_, upstream, in_.span(), scratch_.span(),
                                      request_.cluster->config.timeouts.idle);
   request_.response_bytes += stats.server_to_client;

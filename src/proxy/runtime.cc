@@ -41,10 +41,14 @@ Runtime::Runtime(config::Config config, const Runtime* previous)
                                  .passive = cluster_config.passive,
                                  .health = cluster_config.health};
     const ClusterRuntime* before = previous ? previous->find_cluster(cluster_config.name) : nullptr;
+    // A discovered cluster starts with the membership it has now, not the (empty) configured
+    // one: its new discovery source replaces it once it reports.
+    const std::vector<core::ServerSpec> servers = before && cluster_config.discovery.discovered()
+                                                      ? before->cluster->snapshot()->servers
+                                                      : cluster_config.servers;
     runtime.cluster =
-        before ? std::make_shared<core::Cluster>(std::move(options), cluster_config.servers,
-                                                 *before->cluster)
-               : std::make_shared<core::Cluster>(std::move(options), cluster_config.servers);
+        before ? std::make_shared<core::Cluster>(std::move(options), servers, *before->cluster)
+               : std::make_shared<core::Cluster>(std::move(options), servers);
     runtime.readers.reserve(worker_count_);
     for (unsigned w = 0; w < worker_count_; ++w) runtime.readers.emplace_back(*runtime.cluster);
     clusters_.push_back(std::move(runtime));

@@ -21,6 +21,9 @@ namespace fulcrum::proxy {
 
 namespace {
 
+// How long an accept loop waits after a failed accept (out of fds or memory) before trying again.
+constexpr std::chrono::milliseconds kAcceptRetryPause{100};
+
 std::size_t head_buffer_size(Runtime& runtime) {
   std::size_t size = Worker::kMinHeadBufferSize;
   for (const auto& listener : runtime.listeners()) {
@@ -218,15 +221,28 @@ void Worker::unregister_session(SessionHandle& handle) {
 asio::awaitable<void> Worker::accept_loop(std::shared_ptr<AcceptorSlot> slot) {
   constexpr auto nothrow = asio::experimental::as_tuple(asio::use_awaitable);
   asio::ip::tcp::endpoint peer;  // Filled by accept() itself: no getpeername per connection.
+  asio::steady_timer pause(io_);
+  uint64_t failed_in_a_row = 0;
   while (slot->acceptor.is_open()) {
     auto [ec, socket] = co_await slot->acceptor.async_accept(peer, nothrow);
     // Read after the wait: a reload may have re-pointed the slot meanwhile.
     ListenerRuntime& listener = *slot->listener;
     if (ec) {
       if (ec == asio::error::operation_aborted || !slot->acceptor.is_open()) break;
-      // Out of fds or similar: log and keep serving the connections we have.
-      spdlog::warn("listener {}: accept failed: {}", listener.config.name, ec.message());
+      if (failed_in_a_row++ == 0) {
+        spdlog::warn("listener {}: accept failed: {}; retrying every {} ms until it succeeds",
+                     listener.config.name, ec.message(), kAcceptRetryPause.count());
+      }
+      // Out of fds or memory: the connection stays in the backlog and accept() fails again at
+      // once, so retrying now would spin a core. Serve the connections we have; some will close.
+      pause.expires_after(kAcceptRetryPause);
+      co_await pause.async_wait(nothrow);
       continue;
+    }
+    if (failed_in_a_row != 0) {
+      spdlog::info("listener {}: accepting again after {} failed accepts", listener.config.name,
+                   failed_in_a_row);
+      failed_in_a_row = 0;
     }
     listener.accepted_total.fetch_add(1, std::memory_order_relaxed);
     if (listener.connections.load(std::memory_order_relaxed) >=

@@ -54,5 +54,39 @@ TEST(DurationTest, Errors) {
   }
 }
 
+TEST(RegisterTargetTest, EndpointsAndKeyPrefix) {
+  std::string error;
+  RegistrationOptions options;
+  ASSERT_TRUE(parse_register_target("etcd://10.0.0.1:2379,etcd-b:2379/fulcrum/api", options, error))
+      << error;
+  ASSERT_EQ(options.endpoints.size(), 2u);
+  EXPECT_EQ(options.endpoints[1].host, "etcd-b");
+  EXPECT_EQ(options.endpoints[1].port, 2379);
+  EXPECT_EQ(options.key_prefix, "/fulcrum/api/");
+  options.advertise = "10.0.0.5:8080";
+  EXPECT_EQ(options.key(), "/fulcrum/api/10.0.0.5:8080");
+  ASSERT_TRUE(parse_register_target("etcd://[::1]:2379/a/b/c/", options, error)) << error;
+  EXPECT_EQ(options.key_prefix, "/a/b/c/");
+  EXPECT_EQ(options.endpoints[0].host, "::1");
+
+  for (const char* bad :
+       {"http://127.0.0.1:2379/f/api", "etcd://127.0.0.1:2379", "etcd://127.0.0.1:2379/",
+        "etcd://127.0.0.1/f/api", "etcd://127.0.0.1:2379//api", "etcd:///f/api"}) {
+    EXPECT_FALSE(parse_register_target(bad, options, error)) << bad;
+    EXPECT_NE(error.find(bad), std::string::npos) << error;
+  }
+}
+
+TEST(RegisterTargetTest, AdvertiseAddress) {
+  std::string error;
+  EXPECT_EQ(parse_advertise_address("10.0.0.5:8080", error), "10.0.0.5:8080");
+  EXPECT_EQ(parse_advertise_address("app.internal:80", error), "app.internal:80");
+  EXPECT_EQ(parse_advertise_address("[::1]:80", error), "[::1]:80");
+  for (const char* bad : {"10.0.0.5", "10.0.0.5:0", ":80", "::1:80", "10.0.0.5:99999"}) {
+    EXPECT_FALSE(parse_advertise_address(bad, error)) << bad;
+    EXPECT_NE(error.find("expected HOST:PORT"), std::string::npos) << error;
+  }
+}
+
 }  // namespace
 }  // namespace fulcrum::agent

@@ -42,7 +42,7 @@ TEST(ConfigErrors, UnknownKeyNamesTheSectionTheChoicesAndTheLikelyTypo) {
                          "    servers: [{ address: 127.0.0.1:9001 }]\n")),
             "t.yaml:4:5: unknown key 'retires' in cluster (expected one of: name, policy, "
             "hash_key, servers, passive, retries, timeouts, pool, limits, health_check, agent, "
-            "slow_start, panic_threshold, outlier, tls); did you mean 'retries'?");
+            "slow_start, panic_threshold, outlier, tls, discovery); did you mean 'retries'?");
 }
 
 TEST(ConfigErrors, UnknownKeyWithoutCloseMatchHasNoSuggestion) {

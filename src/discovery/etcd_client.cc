@@ -1,0 +1,373 @@
+#include "discovery/etcd_client.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <algorithm>
+#include <asio/connect.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <charconv>
+
+#include "http/chunked.h"
+#include "http/message.h"
+
+namespace fulcrum::discovery {
+namespace {
+
+using asio::ip::tcp;
+
+auto redirect(std::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+/// Bounds an answer's body held in memory (a range of a large prefix is still far below this).
+constexpr std::size_t kMaxAnswerBytes = 64 * 1024 * 1024;
+/// Bounds one watch message (one line of the stream).
+constexpr std::size_t kMaxWatchLineBytes = 64 * 1024 * 1024;
+
+/// A watch idles for as long as nothing changes, so a peer that vanished without closing (host
+/// down, network cut) is found by TCP keepalive: after 10 s idle, 3 probes 5 s apart.
+void enable_keepalive(tcp::socket& socket) {
+  std::error_code ec;
+  socket.set_option(asio::socket_base::keep_alive(true), ec);
+  const int fd = socket.native_handle();
+  const int idle = 10, interval = 5, count = 3;
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+}
+
+}  // namespace
+
+std::string EtcdEndpoint::to_string() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::optional<EtcdEndpoint> parse_etcd_endpoint(std::string_view text, std::string& error) {
+  const std::string quoted = "'" + std::string(text) + "'";
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    error = "etcd endpoint " + quoted + ": expected HOST:PORT";
+    return std::nullopt;
+  }
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port == 0 || port > 65535) {
+    error = "etcd endpoint " + quoted + ": the port must be a number from 1 to 65535";
+    return std::nullopt;
+  }
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') {
+      error = "etcd endpoint " + quoted + ": unbalanced brackets";
+      return std::nullopt;
+    }
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    error = "etcd endpoint " + quoted + ": write IPv6 addresses in brackets, as [::1]:2379";
+    return std::nullopt;
+  }
+  return EtcdEndpoint{.host = std::string(host), .port = static_cast<uint16_t>(port)};
+}
+
+std::optional<std::vector<EtcdEndpoint>> parse_etcd_endpoints(std::string_view comma_separated,
+                                                              std::string& error) {
+  std::vector<EtcdEndpoint> endpoints;
+  for (;;) {
+    const std::size_t comma = comma_separated.find(',');
+    auto endpoint = parse_etcd_endpoint(comma_separated.substr(0, comma), error);
+    if (!endpoint) return std::nullopt;
+    endpoints.push_back(std::move(*endpoint));
+    if (comma == std::string_view::npos) break;
+    comma_separated.remove_prefix(comma + 1);
+  }
+  return endpoints;
+}
+
+/// One HTTP connection with a watchdog: when the deadline passes, the socket is closed, so
+/// whatever is pending on it ends with an error. Shared with the watchdog's handler (weakly), so
+/// that a deadline firing as the call finishes touches nothing destroyed.
+struct EtcdClient::Connection : std::enable_shared_from_this<EtcdClient::Connection> {
+  Connection(std::shared_ptr<std::vector<Connection*>> registry,
+             const asio::any_io_executor& executor)
+      : registry(std::move(registry)), socket(executor), watchdog(executor) {
+    this->registry->push_back(this);
+  }
+  ~Connection() { std::erase(*registry, this); }
+
+  void arm(std::chrono::milliseconds timeout) {
+    watchdog.expires_after(timeout);
+    watchdog.async_wait([weak = weak_from_this()](std::error_code ec) {
+      const auto self = weak.lock();
+      if (ec || !self) return;
+      self->timed_out = true;
+      self->socket.close(ec);
+    });
+  }
+  void disarm() { watchdog.cancel(); }
+  std::string failure(std::string_view what, const std::error_code& ec) const {
+    if (timed_out) return std::string(what) + ": timed out";
+    if (canceled) return std::string(what) + ": canceled";
+    return std::string(what) + ": " + ec.message();
+  }
+
+  std::shared_ptr<std::vector<Connection*>> registry;
+  tcp::socket socket;
+  asio::steady_timer watchdog;
+  std::string endpoint;  ///< For messages.
+  bool timed_out = false;
+  bool canceled = false;
+};
+
+EtcdClient::EtcdClient(asio::any_io_executor executor, std::vector<EtcdEndpoint> endpoints,
+                       std::chrono::milliseconds timeout)
+    : executor_(std::move(executor)), endpoints_(std::move(endpoints)), timeout_(timeout) {
+  if (endpoints_.empty()) throw std::invalid_argument("EtcdClient: no endpoints");
+}
+
+EtcdClient::~EtcdClient() = default;
+
+void EtcdClient::cancel() {
+  ++cancellations_;
+  for (Connection* connection : *open_) {
+    std::error_code ec;
+    connection->canceled = true;
+    connection->socket.close(ec);
+  }
+}
+
+asio::awaitable<std::shared_ptr<EtcdClient::Connection>> EtcdClient::connect(EtcdError& error) {
+  const EtcdEndpoint& endpoint = endpoints_[current_];
+  auto connection = std::make_shared<Connection>(open_, executor_);
+  connection->endpoint = endpoint.to_string();
+  connection->arm(timeout_);
+  std::error_code ec;
+  tcp::resolver resolver(executor_);
+  const auto addresses =
+      co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port), redirect(ec));
+  if (!ec && !connection->timed_out && !connection->canceled) {
+    co_await asio::async_connect(connection->socket, addresses, redirect(ec));
+  }
+  if (ec || connection->timed_out || connection->canceled) {
+    error = EtcdError::unavailable(connection->failure("etcd " + connection->endpoint, ec));
+    co_return nullptr;
+  }
+  connection->socket.set_option(tcp::no_delay(true), ec);
+  co_return connection;
+}
+
+asio::awaitable<EtcdError> EtcdClient::exchange(Connection& connection, std::string_view path,
+                                                const std::string& body, int& status,
+                                                const BodyHandler& on_body) {
+  const std::string what = "etcd " + connection.endpoint + std::string(path);
+  std::string request = "POST ";
+  request.append(path)
+      .append(" HTTP/1.1\r\nHost: ")
+      .append(connection.endpoint)
+      .append("\r\nContent-Type: application/json\r\nContent-Length: ")
+      .append(std::to_string(body.size()))
+      .append("\r\nConnection: close\r\n\r\n")
+      .append(body);
+  std::error_code ec;
+  co_await asio::async_write(connection.socket, asio::buffer(request), redirect(ec));
+  if (ec) co_return EtcdError::unavailable(connection.failure(what, ec));
+
+  // The head.
+  std::string buffer;
+  char chunk[16 * 1024];
+  http::ResponseHead head;
+  http::ParseError parse_error;
+  for (;;) {
+    const std::size_t n =
+        co_await connection.socket.async_read_some(asio::buffer(chunk), redirect(ec));
+    if (ec) co_return EtcdError::unavailable(connection.failure(what, ec));
+    buffer.append(chunk, n);
+    const auto result = http::parse_response_head(buffer, "POST", head, parse_error);
+    if (result == http::ParseResult::kComplete) break;
+    if (result == http::ParseResult::kError) {
+      co_return EtcdError::protocol(what + ": bad response head (" +
+                                    std::string(parse_error.reason) + ")");
+    }
+  }
+  status = head.status;
+  const http::Framing framing = head.framing;
+  uint64_t remaining = head.content_length;
+  buffer.erase(0, head.head_size);  // `head` points into `buffer`: not used from here on.
+
+  // The body, piece by piece.
+  http::ChunkedDecoder decoder;
+  EtcdError handler_error;
+  const std::function<void(std::string_view)> on_data = [&](std::string_view data) {
+    if (!handler_error) handler_error = on_body(data);
+  };
+  auto feed = [&](std::string_view piece) -> std::optional<EtcdError> {
+    switch (framing) {
+      case http::Framing::kNone:
+        return EtcdError{};
+      case http::Framing::kContentLength: {
+        const std::size_t take = std::min<uint64_t>(remaining, piece.size());
+        on_data(piece.substr(0, take));
+        remaining -= take;
+        if (handler_error) return handler_error;
+        if (remaining == 0) return EtcdError{};
+        return std::nullopt;
+      }
+      case http::Framing::kChunked: {
+        const auto step = decoder.feed(piece, &on_data);
+        if (handler_error) return handler_error;
+        if (step.error) {
+          return EtcdError::protocol(what + ": bad chunked body (" +
+                                     std::string(step.error_reason) + ")");
+        }
+        if (step.done) return EtcdError{};
+        return std::nullopt;
+      }
+      case http::Framing::kUntilClose:
+        on_data(piece);
+        if (handler_error) return handler_error;
+        return std::nullopt;
+    }
+    return EtcdError{};
+  };
+  if (auto done = feed(buffer)) co_return *done;
+  for (;;) {
+    const std::size_t n =
+        co_await connection.socket.async_read_some(asio::buffer(chunk), redirect(ec));
+    if (ec == asio::error::eof && framing == http::Framing::kUntilClose) co_return EtcdError{};
+    if (ec) co_return EtcdError::unavailable(connection.failure(what, ec));
+    if (auto done = feed(std::string_view(chunk, n))) co_return *done;
+  }
+}
+
+asio::awaitable<EtcdError> EtcdClient::call(std::string_view path, const std::string& body,
+                                            std::string& answer) {
+  EtcdError error;
+  const uint64_t cancellations = cancellations_;
+  // Each endpoint once, starting with the current one; an unreachable one is skipped for good.
+  for (std::size_t attempt = 0; attempt < endpoints_.size(); ++attempt) {
+    auto connection = co_await connect(error);
+    if (connection) {
+      int status = 0;
+      answer.clear();
+      error = co_await exchange(*connection, path, body, status,
+                                [&answer](std::string_view piece) -> EtcdError {
+                                  if (answer.size() + piece.size() > kMaxAnswerBytes) {
+                                    return EtcdError::protocol("answer too large");
+                                  }
+                                  answer.append(piece);
+                                  return {};
+                                });
+      if (!error && status != 200) error = parse_error_answer(status, answer);
+      if (error.kind != EtcdError::Kind::kUnavailable) co_return error;
+    }
+    if (cancellations != cancellations_) co_return error;
+    next_endpoint();
+  }
+  co_return error;
+}
+
+asio::awaitable<EtcdResult<EtcdRangeResult>> EtcdClient::range(std::string prefix) {
+  EtcdResult<EtcdRangeResult> result;
+  std::string answer;
+  result.error = co_await call("/v3/kv/range", range_request(prefix), answer);
+  if (!result.error) result.error = parse_range_answer(answer, result.value);
+  co_return result;
+}
+
+asio::awaitable<EtcdResult<int64_t>> EtcdClient::put(std::string key, std::string value,
+                                                     int64_t lease) {
+  EtcdResult<int64_t> result;
+  std::string answer;
+  result.error = co_await call("/v3/kv/put", put_request(key, value, lease), answer);
+  if (!result.error) result.error = parse_revision_answer(answer, result.value);
+  co_return result;
+}
+
+asio::awaitable<EtcdResult<int64_t>> EtcdClient::remove(std::string key) {
+  EtcdResult<int64_t> result;
+  std::string answer;
+  result.error = co_await call("/v3/kv/deleterange", delete_request(key), answer);
+  if (!result.error) result.error = parse_revision_answer(answer, result.value);
+  co_return result;
+}
+
+asio::awaitable<EtcdResult<EtcdLease>> EtcdClient::lease_grant(int64_t ttl_seconds) {
+  EtcdResult<EtcdLease> result;
+  std::string answer;
+  result.error = co_await call("/v3/lease/grant", lease_grant_request(ttl_seconds), answer);
+  if (!result.error) result.error = parse_lease_grant_answer(answer, result.value);
+  co_return result;
+}
+
+asio::awaitable<EtcdResult<EtcdLease>> EtcdClient::lease_keepalive(int64_t id) {
+  EtcdResult<EtcdLease> result;
+  std::string answer;
+  result.error = co_await call("/v3/lease/keepalive", lease_id_request(id), answer);
+  if (!result.error) result.error = parse_lease_keepalive_answer(answer, result.value);
+  co_return result;
+}
+
+asio::awaitable<EtcdError> EtcdClient::lease_revoke(int64_t id) {
+  std::string answer;
+  EtcdError error = co_await call("/v3/lease/revoke", lease_id_request(id), answer);
+  int64_t revision = 0;
+  if (!error) error = parse_revision_answer(answer, revision);
+  co_return error;
+}
+
+asio::awaitable<EtcdError> EtcdClient::watch(std::string prefix, int64_t start_revision,
+                                             WatchHandler on_message) {
+  EtcdError error;
+  const uint64_t cancellations = cancellations_;
+  auto connection = co_await connect(error);
+  if (!connection) {
+    // The caller retries: with the next endpoint.
+    if (cancellations == cancellations_) next_endpoint();
+    co_return error;
+  }
+  enable_keepalive(connection->socket);
+  int status = 0;
+  std::string pending;  // Bytes of the message being received: messages end with '\n'.
+  std::string error_body;
+  bool started = false;
+  error = co_await exchange(
+      *connection, "/v3/watch", watch_request(prefix, start_revision), status,
+      [&](std::string_view piece) -> EtcdError {
+        if (status != 200) {
+          if (error_body.size() < kMaxAnswerBytes) error_body.append(piece);
+          return {};
+        }
+        if (!started) {
+          connection->disarm();  // The stream is up: it may now idle for as long as it likes.
+          started = true;
+        }
+        pending.append(piece);
+        std::size_t line_start = 0;
+        for (std::size_t end; (end = pending.find('\n', line_start)) != std::string::npos;
+             line_start = end + 1) {
+          const std::string_view line(pending.data() + line_start, end - line_start);
+          if (line.find_first_not_of(" \r\t") == std::string_view::npos) continue;
+          WatchMessage message;
+          if (EtcdError e = parse_watch_message(line, message)) return e;
+          on_message(message);
+        }
+        pending.erase(0, line_start);
+        if (pending.size() > kMaxWatchLineBytes) return EtcdError::protocol("watch: line too long");
+        return {};
+      });
+  if (!error && status != 200) co_return parse_error_answer(status, error_body);
+  if (!error) error = EtcdError::unavailable("etcd " + connection->endpoint + ": watch ended");
+  // A stream that had started ended with etcd (restarted, say): the same endpoint first.
+  if (error.kind == EtcdError::Kind::kUnavailable && cancellations == cancellations_ && !started) {
+    next_endpoint();
+  }
+  co_return error;
+}
+
+}  // namespace fulcrum::discovery
