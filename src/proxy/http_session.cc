@@ -383,7 +383,8 @@ void HttpSession::finish_connection(UpstreamPool::Slot& slot, tls::Stream& upstr
                                     Exchange result) {
   if (result == Exchange::kDone && request_.upstream_reusable && !worker_.draining()) {
     worker_.pool().give_back(slot, std::move(upstream), worker_.clock().now(),
-                             request_.cluster->config.max_idle_per_server);
+                             request_.cluster->config.max_idle_per_server,
+                             request_.cluster->config.timeouts.idle);
   } else {
     std::error_code ignored;
     upstream.socket().close(ignored);

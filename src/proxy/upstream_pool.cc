@@ -47,7 +47,9 @@ std::optional<tls::Stream> UpstreamPool::take(Slot& slot, core::Nanos now,
   return std::nullopt;
 }
 
-void UpstreamPool::give_back(Slot& slot, tls::Stream stream, core::Nanos now, uint32_t max_idle) {
+void UpstreamPool::give_back(Slot& slot, tls::Stream stream, core::Nanos now, uint32_t max_idle,
+                             core::Nanos max_idle_time) {
+  slot.max_idle_time = max_idle_time;
   if (slot.idle.size() >= max_idle) {
     std::error_code ignored;
     stream.socket().close(ignored);
@@ -56,7 +58,7 @@ void UpstreamPool::give_back(Slot& slot, tls::Stream stream, core::Nanos now, ui
   slot.idle.push_back({std::move(stream), now});
 }
 
-void UpstreamPool::sweep() {
+void UpstreamPool::sweep(core::Nanos now) {
   for (auto it = slots_.begin(); it != slots_.end();) {
     // A request in progress holds its snapshot, which holds the server's state: a count of one
     // means no snapshot lists the server any more, and none ever will again.
@@ -64,8 +66,10 @@ void UpstreamPool::sweep() {
       it = slots_.erase(it);  // Closes its idle connections.
       continue;
     }
-    std::erase_if(it->second.idle,
-                  [](Slot::Idle& idle) { return !looks_open(idle.stream.socket()); });
+    const core::Nanos max_idle_time = it->second.max_idle_time;
+    std::erase_if(it->second.idle, [&](Slot::Idle& idle) {
+      return now - idle.since >= max_idle_time || !looks_open(idle.stream.socket());
+    });
     ++it;
   }
 }

@@ -23,6 +23,9 @@ class UpstreamPool {
       core::Nanos since;
     };
     std::vector<Idle> idle;
+    /// The cluster's idle timeout, as of the last give_back: sweep() closes connections idle
+    /// longer, so a pool grown by a burst shrinks back (as nginx's upstream keepalive_timeout).
+    core::Nanos max_idle_time{0};
   };
 
   /// The slot for `server` at `address`, created on first use (the only allocation). When the
@@ -34,13 +37,15 @@ class UpstreamPool {
   std::optional<tls::Stream> take(Slot& slot, core::Nanos now, core::Nanos max_idle_time);
 
   /// Keeps `stream` for reuse unless the slot already holds `max_idle` connections.
-  void give_back(Slot& slot, tls::Stream stream, core::Nanos now, uint32_t max_idle);
+  void give_back(Slot& slot, tls::Stream stream, core::Nanos now, uint32_t max_idle,
+                 core::Nanos max_idle_time);
 
-  /// Closes idle connections the server has closed meanwhile, and forgets servers that left
+  /// Closes idle connections the server has closed meanwhile or that sat idle longer than their
+  /// slot's max_idle_time, and forgets servers that left
   /// every cluster (the slot holds the last reference to their state, so no request can use
   /// them), closing their connections: without it, a server removed at run time kept its idle
   /// connections and its slot for the life of the process.
-  void sweep();
+  void sweep(core::Nanos now);
 
   /// Closes every idle connection (graceful shutdown).
   void close_all();

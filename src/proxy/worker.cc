@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <asio/bind_allocator.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -149,7 +150,7 @@ void Worker::start() {
     asio::co_spawn(io_, accept_loop(std::move(slot)), asio::detached);
   }
   bound_.clear();
-  asio::co_spawn(io_, sweep_pool_loop(), asio::detached);
+  arm_pool_sweep();
   thread_ = std::thread([this] {
     // Named first, before anything allocates: tools (top -H, the allocation test) tell the
     // workers by it.
@@ -164,17 +165,17 @@ void Worker::start() {
   });
 }
 
-asio::awaitable<void> Worker::sweep_pool_loop() {
+void Worker::arm_pool_sweep() {
   // Often enough that a removed server's connections go within seconds; rare enough to cost
   // nothing (one MSG_PEEK per idle connection).
   constexpr std::chrono::seconds kPoolSweepPeriod{2};
-  asio::steady_timer timer(io_);
-  while (!draining_) {
-    timer.expires_after(kPoolSweepPeriod);
-    auto [ec] = co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
-    if (ec || draining_) break;
-    pool_.sweep();
-  }
+  pool_sweep_timer_.expires_after(kPoolSweepPeriod);
+  pool_sweep_timer_.async_wait(
+      asio::bind_allocator(HandlerAllocator<int>(pool_sweep_memory_), [this](std::error_code ec) {
+        if (ec || draining_) return;
+        pool_.sweep(clock_.now());
+        arm_pool_sweep();
+      }));
 }
 
 void Worker::join() {

@@ -3,6 +3,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "core/cluster.h"
 #include "core/rng.h"
 #include "proxy/buffer_pool.h"
+#include "proxy/handler_memory.h"
 #include "proxy/runtime.h"
 #include "proxy/upstream_pool.h"
 
@@ -95,8 +97,9 @@ class Worker {
 
  private:
   asio::awaitable<void> accept_loop(std::shared_ptr<AcceptorSlot> slot);
-  /// Every kPoolSweepPeriod until the drain: UpstreamPool::sweep.
-  asio::awaitable<void> sweep_pool_loop();
+  /// UpstreamPool::sweep every kPoolSweepPeriod until the drain, without allocating (the
+  /// allocation test watches worker threads over seconds).
+  void arm_pool_sweep();
   std::unique_ptr<asio::ip::tcp::acceptor> open_acceptor(const config::ListenerConfig& config,
                                                          uint16_t& port);
   void close_sessions_older_than(uint64_t serial);
@@ -109,10 +112,12 @@ class Worker {
   BufferPool head_buffers_;
   SessionHandle sessions_;  ///< Sentinel of the circular list of open sessions.
   std::atomic<std::size_t> session_count_{0};
+  HandlerMemory pool_sweep_memory_;  ///< The sweep timer's wait; outlives io_, which may free it.
   asio::io_context io_{1};
   core::SteadyClock clock_;
   core::FastRng rng_;
   UpstreamPool pool_;
+  asio::steady_timer pool_sweep_timer_{io_};
   AccessLogWriter* access_log_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> bound_;  ///< Until start() serves them.
   std::vector<std::shared_ptr<AcceptorSlot>> slots_;  ///< By listener of the current generation.

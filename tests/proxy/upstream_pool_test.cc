@@ -1,5 +1,6 @@
 // The worker's keep-alive pool over real loopback sockets: sweep() closes idle connections the
-// server has closed, and forgets a server that left every cluster, closing its connections.
+// server has closed or that sat idle past the cluster's idle timeout, and forgets a server that
+// left every cluster, closing its connections.
 #include "proxy/upstream_pool.h"
 
 #include <gtest/gtest.h>
@@ -17,6 +18,8 @@ namespace fulcrum::proxy {
 namespace {
 
 using asio::ip::tcp;
+
+constexpr core::Nanos kIdle = std::chrono::seconds(60);
 
 struct Connection {
   tcp::socket client;
@@ -66,10 +69,11 @@ TEST(UpstreamPool, SweepClosesWhatTheServerClosedAndForgetsRemovedServers) {
   Connection of_removed = connect_pair(io, acceptor);
   const core::Nanos now{0};
   pool.give_back(pool.slot(kept_server, address), tls::Stream(std::move(closed_by_server.client)),
-                 now, 8);
-  pool.give_back(pool.slot(kept_server, address), tls::Stream(std::move(healthy.client)), now, 8);
+                 now, 8, kIdle);
+  pool.give_back(pool.slot(kept_server, address), tls::Stream(std::move(healthy.client)), now, 8,
+                 kIdle);
   pool.give_back(pool.slot(removed_server, address), tls::Stream(std::move(of_removed.client)), now,
-                 8);
+                 8, kIdle);
 
   closed_by_server.server.close();
   removed_server.reset();  // The cluster dropped it: only the pool refers to it now.
@@ -80,7 +84,7 @@ TEST(UpstreamPool, SweepClosesWhatTheServerClosedAndForgetsRemovedServers) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ASSERT_FALSE(looks_open(pooled));
-  pool.sweep();
+  pool.sweep(now);
 
   EXPECT_TRUE(peer_closed(of_removed.server)) << "a removed server's connection is closed";
   EXPECT_TRUE(still_open(healthy.server)) << "a live server's open connection stays";
@@ -89,6 +93,26 @@ TEST(UpstreamPool, SweepClosesWhatTheServerClosedAndForgetsRemovedServers) {
   EXPECT_EQ(slot.idle.size(), 1u);
   EXPECT_TRUE(pool.take(slot, now, std::chrono::seconds(60)).has_value());
   EXPECT_FALSE(pool.take(slot, now, std::chrono::seconds(60)).has_value());
+}
+
+TEST(UpstreamPool, SweepClosesConnectionsIdleLongerThanTheIdleTimeout) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  const core::NetAddress address = to_net_address(acceptor.local_endpoint());
+  UpstreamPool pool;
+  auto server = std::make_shared<core::ServerState>("127.0.0.1:1");
+  Connection old_one = connect_pair(io, acceptor);
+  Connection recent = connect_pair(io, acceptor);
+  pool.give_back(pool.slot(server, address), tls::Stream(std::move(old_one.client)), core::Nanos{0},
+                 8, kIdle);
+  pool.give_back(pool.slot(server, address), tls::Stream(std::move(recent.client)), kIdle / 2, 8,
+                 kIdle);
+
+  pool.sweep(kIdle);  // The first has been idle exactly the timeout, the second half of it.
+
+  EXPECT_TRUE(peer_closed(old_one.server));
+  EXPECT_TRUE(still_open(recent.server));
+  EXPECT_EQ(pool.slot(server, address).idle.size(), 1u);
 }
 
 }  // namespace
