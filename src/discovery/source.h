@@ -5,11 +5,10 @@
 // whole membership every time it changes; the discovery service turns that into a new cluster
 // snapshot, so health, passive state and counters stay with the servers that remain.
 
+#include <asio/io_context.hpp>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <asio/io_context.hpp>
 
 #include "core/server.h"
 
