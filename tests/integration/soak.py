@@ -82,7 +82,12 @@ def one_cycle(cycle, proxy, api, backends, extra, problems):
 def run(duration, summary_path):
     backends = [harness.Backend("s%d" % i) for i in range(3)]
     extra = harness.Backend("extra")
-    proxy = harness.Proxy(proxy_config(backends, 1))
+    try:
+        proxy = harness.Proxy(proxy_config(backends, 1))
+    except BaseException:
+        for backend in backends + [extra]:
+            backend.stop()
+        raise
     api = AdminClient(admin_port(proxy))
     load = Load(proxy.port("web"), threads=4).start()
     pid = proxy.process.pid
