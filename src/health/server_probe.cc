@@ -107,22 +107,21 @@ void record_check(ServerProbe& probe, const CheckResult& result, ProbeContext& c
     SPDLOG_DEBUG("cluster {}: health check of {} failed: {}", probe.cluster.name,
                  probe.spec.address, result.reason);
   }
-  switch (probe.rise_fall.record(result.ok)) {
-    case RiseFall::Change::kNone:
-      return;
-    case RiseFall::Change::kWentDown:
-      probe.state->check_health.store(core::CheckHealth::kDown, kRelaxed);
-      spdlog::warn("cluster {}: server {} is down by health checks: {} failed in a row, last: {}",
-                   probe.cluster.name, probe.spec.address, probe.cluster.check.fall, result.reason);
-      break;
-    case RiseFall::Change::kWentUp:
-      probe.state->check_health.store(core::CheckHealth::kUp, kRelaxed);
-      core::begin_warm_up(*probe.state, context.clock.now(), probe.cluster.options);
-      spdlog::info("cluster {}: server {} is up by health checks: {} passed in a row",
-                   probe.cluster.name, probe.spec.address, probe.cluster.check.rise);
-      break;
-  }
+  const RiseFall::Change change = probe.rise_fall.record(result.ok);
+  if (change == RiseFall::Change::kNone) return;
+  // Counted and warmed before the verdict is published (release), so whoever sees the new
+  // verdict also sees its transition count and warm-up start.
   context.counters.check_transitions.fetch_add(1, kRelaxed);
+  if (change == RiseFall::Change::kWentDown) {
+    probe.state->check_health.store(core::CheckHealth::kDown, std::memory_order_release);
+    spdlog::warn("cluster {}: server {} is down by health checks: {} failed in a row, last: {}",
+                 probe.cluster.name, probe.spec.address, probe.cluster.check.fall, result.reason);
+    return;
+  }
+  core::begin_warm_up(*probe.state, context.clock.now(), probe.cluster.options);
+  probe.state->check_health.store(core::CheckHealth::kUp, std::memory_order_release);
+  spdlog::info("cluster {}: server {} is up by health checks: {} passed in a row",
+               probe.cluster.name, probe.spec.address, probe.cluster.check.rise);
 }
 
 void record_agent_reply(ServerProbe& probe, const AgentReply& reply, ProbeContext& context) {
