@@ -16,6 +16,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "core/hash.h"
+#include "proxy/operation_cache.h"
 #include "proxy/sessions.h"
 
 namespace fulcrum::proxy {
@@ -142,6 +143,8 @@ void Worker::close_sessions_older_than(uint64_t serial) {
 
 void Worker::start() {
   auto& listeners = runtime_->listeners();
+  // First thing on the worker's thread, before any operation takes a block.
+  asio::post(io_, prime_operation_cache);
   for (std::size_t i = 0; i < bound_.size(); ++i) {
     auto slot = std::make_shared<AcceptorSlot>(std::move(*bound_[i]));
     slot->generation = runtime_;
