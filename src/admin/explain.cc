@@ -47,6 +47,10 @@ json server_explanation(const Context& context, const Moment& now,
     case core::Eligibility::kAgentUnavailable:
       detail = "its agent answered -1";
       break;
+    case core::Eligibility::kDownByPeers:
+      detail = fmt::format("{} fulcrum instance(s) report it down through health_sharing",
+                           state.peer_down_reports.load(std::memory_order_relaxed));
+      break;
     default:
       break;
   }

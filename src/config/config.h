@@ -211,6 +211,20 @@ struct AdminConfig {
   std::optional<std::string> state_file;
 };
 
+/// Shared health across fulcrum instances (docs/discovery.md, "Shared health"). Off unless the
+/// `health_sharing` section is present.
+struct HealthSharingConfig {
+  bool enabled = false;
+  std::vector<std::string> endpoints;  ///< etcd, canonical "host:port".
+  std::string prefix = "/fulcrum/health/";
+  /// Live instances (this one included) that must report a server down for it to be down here.
+  uint32_t quorum = 2;
+  std::string instance;                 ///< Unique per instance; default "<hostname>-<pid>".
+  Nanos ttl{std::chrono::seconds(10)};  ///< The lease on this instance's reports.
+
+  bool operator==(const HealthSharingConfig&) const = default;
+};
+
 struct Config {
   uint32_t workers = 1;  ///< Default: hardware_concurrency(), clamped to 1..1024.
   std::vector<ListenerConfig> listeners;
@@ -221,6 +235,7 @@ struct Config {
   /// cluster. 0: resolve only at start.
   Nanos dns_refresh{std::chrono::seconds(30)};
   AdminConfig admin;
+  HealthSharingConfig health_sharing;
   std::string source_path;  ///< File the configuration came from (or the name given).
 
   /// nullptr when no cluster has that name.

@@ -164,6 +164,9 @@ Config load_config_string(std::string_view yaml, const std::string& name) {
     config.dns_refresh = detail::read_duration(source, *f, /*allow_zero=*/true);
   }
   if (const auto* f = top.find("admin")) config.admin = read_admin(source, *f);
+  if (const auto* f = top.find("health_sharing")) {
+    config.health_sharing = detail::read_health_sharing(source, *f);
+  }
   return config;
 }
 

@@ -13,8 +13,9 @@ struct Section {
   std::span<const std::string_view> keys;
 };
 
-inline constexpr std::string_view kTopLevelKeys[] = {
-    "workers", "listeners", "clusters", "access_log", "drain_timeout", "dns_refresh", "admin"};
+inline constexpr std::string_view kTopLevelKeys[] = {"workers",    "listeners",     "clusters",
+                                                     "access_log", "drain_timeout", "dns_refresh",
+                                                     "admin",      "health_sharing"};
 inline constexpr std::string_view kListenerKeys[] = {"name",   "listen", "mode",    "timeouts",
                                                      "limits", "routes", "cluster", "tls"};
 inline constexpr std::string_view kListenerTimeoutKeys[] = {"client_header", "client_idle"};
@@ -51,6 +52,8 @@ inline constexpr std::string_view kDiscoveryKeys[] = {
     "min_ttl", "max_ttl",     "endpoints", "prefix", "path"};
 inline constexpr std::string_view kAccessLogKeys[] = {"enabled", "format", "path"};
 inline constexpr std::string_view kAdminKeys[] = {"listen", "token_file", "state_file"};
+inline constexpr std::string_view kHealthSharingKeys[] = {"etcd", "prefix", "quorum", "instance",
+                                                          "ttl"};
 
 inline constexpr Section kTopLevel{"top level", kTopLevelKeys};
 inline constexpr Section kListener{"listener", kListenerKeys};
@@ -70,6 +73,7 @@ inline constexpr Section kTlsCluster{"cluster tls", kTlsClusterKeys};
 inline constexpr Section kDiscovery{"cluster discovery", kDiscoveryKeys};
 inline constexpr Section kAccessLog{"access_log", kAccessLogKeys};
 inline constexpr Section kAdmin{"admin", kAdminKeys};
+inline constexpr Section kHealthSharing{"health_sharing", kHealthSharingKeys};
 inline constexpr Section kHealthCheck{"cluster health_check", kHealthCheckKeys};
 inline constexpr Section kAgent{"cluster agent", kAgentKeys};
 inline constexpr Section kOutlier{"cluster outlier", kOutlierKeys};
@@ -79,6 +83,6 @@ inline constexpr Section kAllSections[] = {
     kRouteMatch, kCluster,       kServer,           kPassive,        kClusterTimeouts,
     kPool,       kClusterLimits, kAccessLog,        kHealthCheck,    kAgent,
     kOutlier,    kAdmin,         kTlsListener,      kTlsCertificate, kTlsCluster,
-    kDiscovery};
+    kDiscovery,  kHealthSharing};
 
 }  // namespace fulcrum::config::schema

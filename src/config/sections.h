@@ -51,6 +51,9 @@ std::string read_agent_address(const Source& source, const Field& field);
 /// file path resolved against the configuration file's directory.
 DiscoveryConfig read_discovery(const Source& source, const Field& field);
 
+/// The top-level `health_sharing` mapping; the instance name defaults to "<hostname>-<pid>".
+HealthSharingConfig read_health_sharing(const Source& source, const Field& field);
+
 /// Reads a policy name, which must be in core::PolicyRegistry::builtin().
 std::string read_policy(const Source& source, const Field& field);
 

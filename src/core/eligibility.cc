@@ -39,6 +39,7 @@ Eligibility evaluate_in_full(const ServerSpec& spec, const ServerState& state,
   if (state.check_health.load(std::memory_order_relaxed) == CheckHealth::kDown) {
     return Eligibility::kDownByChecks;
   }
+  if (state.down_by_peers.load(std::memory_order_relaxed)) return Eligibility::kDownByPeers;
   if (agent_health == AgentHealth::kSilent) return Eligibility::kAgentSilent;
   if (state.ejected_until_ns.load(std::memory_order_relaxed) > now.count()) {
     return Eligibility::kEjected;
@@ -82,6 +83,8 @@ std::string_view to_string(Eligibility e) {
       return "at the agent's maxconn";
     case Eligibility::kDownByChecks:
       return "down by health checks";
+    case Eligibility::kDownByPeers:
+      return "down by shared health (a quorum of instances)";
     case Eligibility::kAgentSilent:
       return "agent silent (require_response)";
     case Eligibility::kEjected:

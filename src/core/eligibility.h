@@ -32,6 +32,7 @@ enum class Eligibility : uint8_t {
   kAgentMaxconn,      ///< As many connections as the agent's maxconn allows.
   // Inferred by Fulcrum: panic mode overrides these. Keep them last: inferred() relies on it.
   kDownByChecks,
+  kDownByPeers,  ///< Shared health: a quorum of fulcrum instances report it down.
   kAgentSilent,  ///< No answer from the agent while the cluster sets require_response.
   kEjected,      ///< Outlier ejection: a run of 5xx or gateway errors, time not over.
   kOffline,      ///< Passive tracking: too many connect failures, timeout not over.
@@ -66,6 +67,7 @@ inline Eligibility evaluate(const ServerSpec& spec, const ServerState& state,
       state.agent_weight_percent.load(std::memory_order_relaxed) != 0 &&
       state.agent_maxconn.load(std::memory_order_relaxed) == 0 &&
       state.check_health.load(std::memory_order_relaxed) == CheckHealth::kUp &&
+      !state.down_by_peers.load(std::memory_order_relaxed) &&
       state.ejected_until_ns.load(std::memory_order_relaxed) <= now.count() &&
       (!passive.enabled() ||
        state.consecutive_failures.load(std::memory_order_relaxed) < passive.attempts);

@@ -102,6 +102,12 @@ class alignas(64) ServerState {
   std::atomic<int64_t> ejected_until_ns{0};  ///< 0: not ejected.
   std::atomic<uint32_t> times_ejected{0};
 
+  // Shared health (health_sharing): written by the sharing service from the views other fulcrum
+  // instances publish. The count of live instances that report the server down, this one's own
+  // view included, and whether that count reached the quorum.
+  std::atomic<uint16_t> peer_down_reports{0};
+  std::atomic<bool> down_by_peers{false};
+
   /// Slow start: when the server last came back into service (checks up, agent back, ejection
   /// over, admin enable). 0: not warming up.
   std::atomic<int64_t> warming_since_ns{0};

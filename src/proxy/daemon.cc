@@ -32,6 +32,10 @@ void keep_fixed_settings(const config::Config& current, config::Config& next) {
     spdlog::warn("reload: the 'access_log' section changes only at a restart");
   }
   next.access_log = current.access_log;
+  if (next.health_sharing != current.health_sharing) {
+    spdlog::warn("reload: the 'health_sharing' section changes only at a restart");
+  }
+  next.health_sharing = current.health_sharing;
 }
 
 // How long start() waits for the discovered clusters' first memberships.
@@ -79,6 +83,9 @@ Daemon::Daemon(config::Config config) : config_path_(config.source_path) {
   address_refresher_ = std::make_unique<AddressRefresher>(*runtime_);
   discovery_ = std::make_unique<DiscoveryService>(*runtime_);
   health_ = std::make_unique<health::HealthService>(*runtime_);
+  if (runtime_->config().health_sharing.enabled) {
+    sharing_ = std::make_unique<health::HealthSharing>(*runtime_);
+  }
 }
 
 Daemon::~Daemon() {
@@ -108,6 +115,7 @@ void Daemon::start() {
   for (auto& worker : workers_) worker->start();
   address_refresher_->start();
   health_->start();
+  if (sharing_) sharing_->start();
   if (admin_) admin_->start();
   const auto& listeners = runtime_->listeners();
   for (std::size_t i = 0; i < listeners.size(); ++i) {
@@ -212,6 +220,11 @@ std::string Daemon::apply(config::Config next) {
   discovery_->stop();
   health_->stop();
   auto health = std::make_unique<health::HealthService>(*fresh, health_.get());
+  std::unique_ptr<health::HealthSharing> sharing;
+  if (sharing_) {
+    sharing_->stop();
+    sharing = std::make_unique<health::HealthSharing>(*fresh, sharing_.get());
+  }
   for (std::size_t w = 0; w < workers_.size(); ++w) {
     workers_[w]->install(fresh, kept, std::move(sockets[w]));
   }
@@ -219,6 +232,10 @@ std::string Daemon::apply(config::Config next) {
   ports_ = ports;
   health_ = std::move(health);
   health_->start();
+  if (sharing) {
+    sharing_ = std::move(sharing);
+    sharing_->start();
+  }
   address_refresher_ = std::make_unique<AddressRefresher>(*runtime_);
   address_refresher_->start();
   discovery_ = std::move(discovery);
@@ -253,6 +270,8 @@ void Daemon::shutdown() {
   address_refresher_->stop();
   discovery_->stop();
   health_->stop();
+  // Withdrawn now: the other instances stop counting this one's views at once.
+  if (sharing_) sharing_->stop(/*leave=*/true);
   runtime_->draining() = true;
   for (auto& worker : workers_) worker->begin_drain();
   // Requests in flight finish; sessions close at their next request boundary.

@@ -11,6 +11,7 @@
 #include "admin/admin_server.h"
 #include "config/config.h"
 #include "health/health_service.h"
+#include "health/health_sharing.h"
 #include "proxy/address_refresher.h"
 #include "proxy/discovery_service.h"
 #include "proxy/runtime.h"
@@ -66,6 +67,8 @@ class Daemon {
   // Built with the runtime, so servers start in their initial health state; started after the
   // workers, stopped before them. A reload replaces it with one that inherits its state.
   std::unique_ptr<health::HealthService> health_;
+  // Only with a `health_sharing` section; its own thread. A reload hands its lease to the next.
+  std::unique_ptr<health::HealthSharing> sharing_;
   // Only with an `admin` section; its own thread, started after the workers, stopped after them
   // so that it can be watched during a drain.
   std::unique_ptr<admin::AdminServer> admin_;

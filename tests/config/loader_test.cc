@@ -48,7 +48,7 @@ TEST(ConfigErrors, UnknownKeyNamesTheSectionTheChoicesAndTheLikelyTypo) {
 TEST(ConfigErrors, UnknownKeyWithoutCloseMatchHasNoSuggestion) {
   EXPECT_EQ(error_of(cat(cat(kListener, kCluster), "logging: true\n")),
             "t.yaml:3:1: unknown key 'logging' in top level (expected one of: workers, listeners, "
-            "clusters, access_log, drain_timeout, dns_refresh, admin)");
+            "clusters, access_log, drain_timeout, dns_refresh, admin, health_sharing)");
 }
 
 TEST(ConfigErrors, UnknownKeyInNestedFlowMapping) {

@@ -52,6 +52,7 @@ std::vector<Way> ways() {
        Eligibility::kAgentMaxconn},
       {"checks_down", [](ServerState& s) { s.check_health = CheckHealth::kDown; },
        Eligibility::kDownByChecks},
+      {"down_by_peers", [](ServerState& s) { s.down_by_peers = true; }, Eligibility::kDownByPeers},
       {"agent_silent", [](ServerState& s) { s.agent_health = AgentHealth::kSilent; },
        Eligibility::kAgentSilent},
       {"ejected", [](ServerState& s) { s.ejected_until_ns = (kNow + seconds(1)).count(); },
