@@ -138,6 +138,41 @@ class EtcdDiscoveryTest(ProxyTestCase):
         self.assertNotIn(PREFIX + self.a.address, self.etcd.get_prefix(PREFIX))
         self.assertEqual(self.served_by(), {"b"})
 
+    def test_two_instances_on_one_etcd_pick_the_same_server_per_key(self):
+        backends = [self.a, self.b] + [self.start_backend("b%d" % i) for i in range(3)]
+        # Written in one order; each instance reads the same membership from the same prefix.
+        for i, backend in enumerate(reversed(backends)):
+            self.etcd.put(PREFIX + backend.address, '{"weight": %d}' % (2 if i == 1 else 1))
+        clusters = [{"name": policy, "policy": policy, "hash_key": "header:X-User",
+                     "discovery": {"type": "etcd", "endpoints": [self.etcd.endpoint],
+                                   "prefix": PREFIX}} for policy in ("maglev", "ring_hash")]
+        listener = {"name": "web", "listen": "127.0.0.1:0", "mode": "http",
+                    "routes": [{"match": {"path_prefix": "/maglev"}, "cluster": "maglev"},
+                               {"cluster": "ring_hash"}]}
+        instances = [self.start_proxy(config([listener], clusters, access_log={"enabled": False}))
+                     for _ in range(2)]
+        keys = ["user-%d" % i for i in range(100)]
+
+        def picks(proxy, path):
+            out = {}
+            for key in keys:
+                response = get(proxy.port("web"), path, headers={"X-User": key})
+                self.assertEqual(response.status, 200, response)
+                out[key] = response.header("X-Backend")
+            return out
+
+        for path in ("/maglev/x", "/ring/x"):
+            first = picks(instances[0], path)
+            self.assertEqual(first, picks(instances[1], path), path)
+            self.assertGreaterEqual(len(set(first.values())), 4, first)
+        # A key removed in etcd reaches both; once both follow, they agree again.
+        self.etcd.delete(PREFIX + backends[2].address)
+        for path in ("/maglev/x", "/ring/x"):
+            for proxy in instances:
+                wait_until(lambda: backends[2].id not in picks(proxy, path).values(), 5,
+                           interval=0.05, message="%s without %s" % (path, backends[2].id))
+            self.assertEqual(picks(instances[0], path), picks(instances[1], path), path)
+
 
 if __name__ == "__main__":
     unittest.main()
