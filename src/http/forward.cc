@@ -70,7 +70,39 @@ bool is_hop_by_hop(std::string_view name) {
          iequals(name, "proxy-connection") || iequals(name, "te") || iequals(name, "trailer");
 }
 
+// "Transfer_Encoding", "content_length", "X_Forwarded_For"...: servers that map field names to
+// CGI-style variables (HTTP_TRANSFER_ENCODING) read such a field as the one fulcrum framed, routed
+// or forwarded by, so it could smuggle a second framing or spoof the client's address. Dropped;
+// other fields with '_' pass (nginx drops them all, `underscores_in_headers off`).
+bool aliases_a_controlled_field(std::string_view name) {
+  if (name.find('_') == std::string_view::npos) return false;
+  constexpr std::string_view kControlled[] = {"content-length",
+                                              "transfer-encoding",
+                                              "host",
+                                              "connection",
+                                              "keep-alive",
+                                              "proxy-connection",
+                                              "te",
+                                              "trailer",
+                                              "upgrade",
+                                              "x-forwarded-for",
+                                              "x-forwarded-proto",
+                                              "forwarded",
+                                              "expect"};
+  for (std::string_view controlled : kControlled) {
+    if (controlled.size() != name.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < name.size() && same; ++i) {
+      const char c = name[i] == '_' ? '-' : detail::to_lower(name[i]);
+      same = c == controlled[i];
+    }
+    if (same) return true;
+  }
+  return false;
+}
+
 bool should_drop(std::span<const Header> headers, std::string_view name) {
+  if (aliases_a_controlled_field(name)) return true;
   if (is_framing_or_host(name)) return false;
   return is_hop_by_hop(name) || connection_names(headers, name);
 }

@@ -59,6 +59,24 @@ TEST(ForwardRequest, DropsHopByHopFieldsAndThoseNamedInConnection) {
             "\r\n");
 }
 
+TEST(ForwardRequest, DropsUnderscoreAliasesOfFieldsItControls) {
+  // CGI-style servers read Transfer_Encoding as Transfer-Encoding (HTTP_TRANSFER_ENCODING).
+  const std::string in =
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nTransfer_Encoding: chunked\r\n"
+      "content_length: 99\r\nX_Forwarded_For: 10.0.0.1\r\nX_Request_Id: 7\r\nhost_: b\r\n\r\n";
+  EXPECT_EQ(forward_request(in, kClient),
+            "POST / HTTP/1.1\r\n"
+            "Host: a\r\n"
+            "Content-Length: 2\r\n"
+            "X_Request_Id: 7\r\n"
+            "host_: b\r\n"
+            "X-Forwarded-For: 192.0.2.7\r\n"
+            "X-Forwarded-Proto: http\r\n"
+            "Forwarded: for=192.0.2.7;proto=http;host=a\r\n"
+            "Connection: keep-alive\r\n"
+            "\r\n");
+}
+
 TEST(ForwardRequest, ConnectionCannotRemoveFramingOrHost) {
   const std::string in =
       "POST / HTTP/1.1\r\nHost: a\r\nConnection: Content-Length, host\r\nContent-Length: 3\r\n\r\n";

@@ -197,6 +197,11 @@ FORWARDED = {
     "connection_names_content_length": (
         POST + b"Connection: content-length\r\nContent-Length: 5\r\n\r\nhello",
         [forwarded(b"POST /x HTTP/1.1", b"Host: t\r\nContent-Length: 5\r\n", b"hello")]),
+    # CGI-style servers read "Transfer_Encoding" as Transfer-Encoding: a second framing that
+    # fulcrum did not frame by. Such aliases of the fields fulcrum controls are dropped.
+    "transfer_encoding_with_underscore": (
+        POST + b"Content-Length: 5\r\nTransfer_Encoding: chunked\r\n\r\nhello",
+        [forwarded(b"POST /x HTTP/1.1", b"Host: t\r\nContent-Length: 5\r\n", b"hello")]),
     # Framing values are written canonically: "007" cannot be read as octal or as a list.
     "content_length_leading_zeros": (
         POST + b"Content-Length: 005\r\n\r\nhello",
