@@ -61,7 +61,14 @@ std::string read_token(const detail::Source& source, const detail::Field& field,
     source.fail(field.mark(),
                 fmt::format("cannot read token file '{}': {}", path, std::strerror(errno)));
   }
-  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Bounded: a wrong path (/dev/zero, a log file) must not make --check read forever.
+  constexpr std::size_t kMaxTokenFileBytes = 4096;
+  std::string token(kMaxTokenFileBytes + 1, '\0');
+  in.read(token.data(), static_cast<std::streamsize>(token.size()));
+  token.resize(static_cast<std::size_t>(in.gcount()));
+  if (token.size() > kMaxTokenFileBytes) {
+    source.fail(field.mark(), fmt::format("token file '{}' is larger than 4 KiB", path));
+  }
   const auto first = token.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) {
     source.fail(field.mark(), fmt::format("token file '{}' is empty", path));

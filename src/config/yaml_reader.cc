@@ -127,10 +127,18 @@ std::string read_file(const std::string& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path, 0, 0, fmt::format("cannot read: {}", std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
+  // Bounded: a wrong path (/dev/zero) must not make the loader read forever.
+  constexpr std::size_t kMaxConfigBytes = 64 << 20;
+  std::string text;
+  char chunk[65536];
+  while (text.size() <= kMaxConfigBytes && in.read(chunk, sizeof chunk).gcount() > 0) {
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+  }
   if (in.bad()) throw ConfigError(path, 0, 0, "cannot read: I/O error");
-  return text.str();
+  if (text.size() > kMaxConfigBytes) {
+    throw ConfigError(path, 0, 0, "larger than 64 MiB: not a configuration file");
+  }
+  return text;
 }
 
 std::optional<YAML::Node> load_document(const Source& source, std::string_view yaml) {

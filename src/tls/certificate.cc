@@ -12,17 +12,26 @@
 namespace fulcrum::tls {
 namespace {
 
+// Far above any certificate chain or CA bundle; bounds what a wrong path (/dev/zero, a log)
+// can make the loader read.
+constexpr std::size_t kMaxPemFileBytes = 8 << 20;
+
 std::string read_whole_file(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) throw TlsError(path + ": cannot open: " + std::strerror(errno));
   std::string content;
   char chunk[4096];
   std::size_t n = 0;
-  while ((n = std::fread(chunk, 1, sizeof chunk, file)) > 0) content.append(chunk, n);
+  while (content.size() <= kMaxPemFileBytes && (n = std::fread(chunk, 1, sizeof chunk, file)) > 0) {
+    content.append(chunk, n);
+  }
   const bool failed = std::ferror(file) != 0;
   const int error = errno;
   std::fclose(file);
   if (failed) throw TlsError(path + ": cannot read: " + std::strerror(error));
+  if (content.size() > kMaxPemFileBytes) {
+    throw TlsError(path + ": larger than 8 MiB: not a PEM certificate or key file");
+  }
   return content;
 }
 

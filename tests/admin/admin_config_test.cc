@@ -110,5 +110,12 @@ TEST_F(TokenDir, AnUnreadableEmptyOrMultiWordTokenFileIsAnError) {
       std::string::npos);
 }
 
+TEST_F(TokenDir, ATokenFileThatNeverEndsIsRefusedNotReadForever) {
+  const std::string name = (dir_ / "fulcrum.yaml").string();
+  EXPECT_EQ(
+      error_of(std::string(kBase) + "admin: { listen: 0.0.0.0:0, token_file: /dev/zero }\n", name),
+      name + ":3:41: token file '/dev/zero' is larger than 4 KiB");
+}
+
 }  // namespace
 }  // namespace fulcrum::config

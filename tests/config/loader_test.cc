@@ -386,6 +386,15 @@ TEST(ConfigErrors, FileThatCannotBeRead) {
   }
 }
 
+TEST(ConfigErrors, FileThatNeverEndsIsRefusedNotReadForever) {
+  try {
+    load_config_file("/dev/zero");
+    FAIL() << "loaded /dev/zero";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "/dev/zero: larger than 64 MiB: not a configuration file");
+  }
+}
+
 TEST(ConfigErrors, ErrorCarriesItsParts) {
   try {
     load_config_string("workers: 0\n", "x.yaml");

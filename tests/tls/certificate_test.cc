@@ -59,6 +59,13 @@ TEST_F(CertificateTest, MissingFileIsNamed) {
   EXPECT_EQ(error_of(files_.cert, missing), missing + ": cannot open: No such file or directory");
 }
 
+TEST_F(CertificateTest, FileThatNeverEndsIsRefusedNotReadForever) {
+  EXPECT_EQ(error_of("/dev/zero", files_.key),
+            "/dev/zero: larger than 8 MiB: not a PEM certificate or key file");
+  EXPECT_EQ(error_of(files_.cert, "/dev/zero"),
+            "/dev/zero: larger than 8 MiB: not a PEM certificate or key file");
+}
+
 TEST_F(CertificateTest, FileWithoutCertificateIsNamed) {
   const std::string text = dir_.write("text.pem", "hello\n");
   EXPECT_EQ(error_of(text, files_.key),
