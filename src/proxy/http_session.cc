@@ -92,7 +92,7 @@ asio::awaitable<void> HttpSession::run() {
     HeadRead read;
     while ((read = parse_head(error)) == HeadRead::kIncomplete) {
       auto [ec, n] = co_await client_.async_read_some(
-          asio::buffer(in_.data() + in_end_, in_.size() - in_end_), kNoThrow);
+          asio::buffer(in_.data() + in_end_, in_.size() - in_end_), in_session_memory());
       if (ec) {
         read = head_read_failed(error);
         break;
@@ -152,13 +152,13 @@ asio::awaitable<void> HttpSession::run() {
         result = prepare_request(out, more);
         if (result == Exchange::kContinue) {
           upstream_deadline_.arm(server.socket(), timeouts.response);
-          auto [ec] = co_await async_send_all(server, out, more, kNoThrow);
+          auto [ec] = co_await async_send_all(server, out, more, in_session_memory());
           result = request_sent(ec);
         }
         if (result == Exchange::kContinue && more) {
-          auto [relayed] = co_await async_relay_body(client_end(client_idle),
-                                                     upstream_end(server, timeouts.idle),
-                                                     request_.body, scratch_.span(), kNoThrow);
+          auto [relayed] = co_await async_relay_body(
+              client_end(client_idle), upstream_end(server, timeouts.idle), request_.body,
+              scratch_.span(), in_session_memory());
           result = request_body_sent(relayed, server);
         }
         // The response head; interim responses (100 Continue, 103) are relayed on the way.
@@ -172,7 +172,7 @@ asio::awaitable<void> HttpSession::run() {
           } else {
             auto [ec, n] = co_await server.async_read_some(
                 asio::buffer(scratch_.data() + scratch_end_, scratch_.size() - scratch_end_),
-                kNoThrow);
+                in_session_memory());
             result = response_read(ec, n);
           }
         }
@@ -180,7 +180,7 @@ asio::awaitable<void> HttpSession::run() {
         if (result == Exchange::kContinue) result = prepare_response(out, more);
         if (result == Exchange::kContinue) {
           client_deadline_.arm(client_.socket(), client_idle);
-          auto [ec] = co_await async_send_all(client_, out, more, kNoThrow);
+          auto [ec] = co_await async_send_all(client_, out, more, in_session_memory());
           result = response_head_sent(ec);
         }
         if (result == Exchange::kContinue && request_.upgrade) {
@@ -188,7 +188,7 @@ asio::awaitable<void> HttpSession::run() {
         } else if (result == Exchange::kContinue) {
           auto [relayed] = co_await async_relay_body(upstream_end(server, timeouts.idle),
                                                      client_end(client_idle), response_body_,
-                                                     scratch_.span(), kNoThrow);
+                                                     scratch_.span(), in_session_memory());
           result = response_body_sent(relayed);
         }
         finish_connection(*slot, server, result);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <asio/bind_allocator.hpp>
 #include <asio/ip/tcp.hpp>
 #include <optional>
 
@@ -8,6 +9,7 @@
 #include "core/try_list.h"
 #include "http/message.h"
 #include "proxy/body_relay.h"
+#include "proxy/handler_memory.h"
 #include "proxy/session_io.h"
 #include "proxy/worker.h"
 #include "tls/stream.h"
@@ -114,6 +116,14 @@ class HttpSession {
   void note_response(int status);
   void log();
 
+  /// The completion token of the request loop's socket operations: each is built in the
+  /// session's operation memory, so a request allocates nothing however many operations the
+  /// worker has pending (Asio's per-thread cache holds only a few).
+  auto in_session_memory() {
+    return asio::bind_allocator(HandlerAllocator<int, kOperationBytes>(operation_memory_),
+                                kNoThrow);
+  }
+
   RelayEnd client_end(core::Nanos timeout) { return {&client_, &client_deadline_, timeout}; }
   RelayEnd upstream_end(tls::Stream& upstream, core::Nanos timeout) {
     return {&upstream, &upstream_deadline_, timeout};
@@ -126,6 +136,10 @@ class HttpSession {
   SessionHandle registration_;
   Deadline client_deadline_;
   Deadline upstream_deadline_;
+  /// The request loop has one socket operation pending at a time: a read, a gathered send, or
+  /// one step of a body relay (the largest, over TLS, is under 1 KiB).
+  static constexpr std::size_t kOperationBytes = 1024;
+  HandlerMemory<kOperationBytes> operation_memory_;
   BufferPool::Lease in_;  ///< Client bytes: the head being served, then pipelined followers.
   std::size_t in_begin_ = 0;
   std::size_t in_end_ = 0;

@@ -112,7 +112,7 @@ class Worker {
   BufferPool head_buffers_;
   SessionHandle sessions_;  ///< Sentinel of the circular list of open sessions.
   std::atomic<std::size_t> session_count_{0};
-  HandlerMemory pool_sweep_memory_;  ///< The sweep timer's wait; outlives io_, which may free it.
+  HandlerMemory<> pool_sweep_memory_;  ///< The sweep timer's wait; outlives io_, which may free it.
   asio::io_context io_{1};
   core::SteadyClock clock_;
   core::FastRng rng_;

@@ -24,6 +24,9 @@ namespace fulcrum::proxy::testing {
 namespace {
 
 constexpr int kClients = 4;
+/// Enough connections that a worker has far more operations pending at once than Asio's
+/// per-thread cache of operation memory holds.
+constexpr int kManyClients = 64;
 constexpr int kRequestsPerRound = 6;
 constexpr int kWarmUpRequests = 2000;
 constexpr int kMeasuredRequests = 5000;
@@ -77,7 +80,8 @@ std::size_t count_lines(const std::filesystem::path& path) {
 /// Runs the daemon with the listener settings `listener_extra` (YAML lines), warms it up, then
 /// counts worker allocations over the measured requests; clients connect with `client_tls`
 /// (null: plain TCP).
-void expect_steady_state_allocates_nothing(const std::string& listener_extra, SSL_CTX* client_tls) {
+void expect_steady_state_allocates_nothing(const std::string& listener_extra, SSL_CTX* client_tls,
+                                           int client_count = kClients) {
   const TestBodies bodies;
   RawBackend backend(bodies);
   const auto dir = std::filesystem::temp_directory_path() /
@@ -104,25 +108,40 @@ void expect_steady_state_allocates_nothing(const std::string& listener_extra, SS
   daemon.start();
 
   std::vector<std::unique_ptr<RawClient>> clients;
-  for (int i = 0; i < kClients; ++i) {
+  for (int i = 0; i < client_count; ++i) {
     clients.push_back(std::make_unique<RawClient>(daemon.ports().at(0), client_tls));
     ASSERT_TRUE(clients.back()->connected());
   }
-  constexpr int kWarmUpRounds = kWarmUpRequests / (kClients * kRequestsPerRound) + 1;
-  constexpr int kMeasuredRounds = kMeasuredRequests / (kClients * kRequestsPerRound) + 1;
-  ASSERT_TRUE(run_rounds(clients, bodies, kWarmUpRounds));
+  // Every client with a request at the backend at once: each worker opens as many server
+  // connections as it can ever need, so none is opened (and allocated) while counting.
+  backend.hold_until(client_count);
+  std::vector<std::thread> holders;
+  std::vector<char> held_ok(clients.size(), 0);
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    holders.emplace_back([&, i] {
+      held_ok[i] = clients[i]->send("GET /hold HTTP/1.1\r\nHost: test\r\n\r\n") &&
+                   clients[i]->expect(bodies.small, false);
+    });
+  }
+  for (auto& holder : holders) holder.join();
+  for (char ok : held_ok) ASSERT_TRUE(ok);
+
+  const int warm_up_rounds = kWarmUpRequests / (client_count * kRequestsPerRound) + 1;
+  const int measured_rounds = kMeasuredRequests / (client_count * kRequestsPerRound) + 1;
+  ASSERT_TRUE(run_rounds(clients, bodies, warm_up_rounds));
 
   start_counting_allocations();
-  const bool answered = run_rounds(clients, bodies, kMeasuredRounds);
+  const bool answered = run_rounds(clients, bodies, measured_rounds);
   const AllocationCounts counts = stop_counting_allocations();
   ASSERT_TRUE(answered);
-  const int measured = kMeasuredRounds * kClients * kRequestsPerRound;
+  const int measured = measured_rounds * client_count * kRequestsPerRound;
   EXPECT_EQ(counts.worker, 0u) << counts.worker << " allocations on worker threads over "
                                << measured << " requests (" << counts.other << " on other threads)";
 
   // The access log was on the measured path: one line per request, every one written.
-  const std::size_t total =
-      static_cast<std::size_t>(kWarmUpRounds + kMeasuredRounds) * kClients * kRequestsPerRound;
+  const std::size_t total = static_cast<std::size_t>(warm_up_rounds + measured_rounds) *
+                                client_count * kRequestsPerRound +
+                            static_cast<std::size_t>(client_count);  // The /hold requests.
   EXPECT_EQ(backend.requests(), total);
   clients.clear();
   daemon.shutdown();
@@ -136,6 +155,10 @@ void expect_steady_state_allocates_nothing(const std::string& listener_extra, SS
 
 TEST(NoAllocationTest, SteadyStateRequestsAllocateNothingOnWorkerThreads) {
   expect_steady_state_allocates_nothing("", nullptr);
+}
+
+TEST(NoAllocationTest, ManyConnectionsAllocateNothingOnWorkerThreads) {
+  expect_steady_state_allocates_nothing("", nullptr, kManyClients);
 }
 
 // The same over TLS: records are encrypted and decrypted in buffers kept for the connection.

@@ -101,6 +101,10 @@ RawBackend::~RawBackend() {
 void RawBackend::serve() {
   pollfd fds[kMaxConnections + 1];
   while (!stop_) {
+    if (held_ > 0 && (held_ >= hold_target_.load() ||
+                      std::chrono::steady_clock::now() - first_held_ > std::chrono::seconds(5))) {
+      release_held();
+    }
     fds[0] = {listener_, POLLIN, 0};
     for (int i = 0; i < kMaxConnections; ++i) fds[i + 1] = {connections_[i].fd, POLLIN, 0};
     if (::poll(fds, kMaxConnections + 1, 50) <= 0) continue;  // Timeout: look at stop_ again.
@@ -124,9 +128,25 @@ void RawBackend::serve() {
                                kBufferSize - connection.used, 0);
       if (n > 0) connection.used += static_cast<std::size_t>(n);
       if (n <= 0 || !answer_buffered(connection)) {
+        if (connection.held) --held_;
+        connection.held = false;
         ::close(connection.fd);
         connection.fd = -1;
       }
+    }
+  }
+}
+
+void RawBackend::release_held() {
+  held_ = 0;
+  hold_target_ = 0;
+  for (int i = 0; i < kMaxConnections; ++i) {
+    Connection& connection = connections_[i];
+    if (!connection.held) continue;
+    connection.held = false;
+    if (!answer_buffered(connection)) {
+      ::close(connection.fd);
+      connection.fd = -1;
     }
   }
 }
@@ -142,6 +162,13 @@ bool RawBackend::answer_buffered(Connection& connection) {
     if (body > kBufferSize - head_size) return false;
     if (bytes.size() < head_size + body) return true;  // Wait for the rest of the body.
     const std::string_view target = head.substr(head.find(' ') + 1);
+    if (target.starts_with("/hold ") && hold_target_.load() > 0) {
+      if (!connection.held) {
+        if (held_++ == 0) first_held_ = std::chrono::steady_clock::now();
+        connection.held = true;
+      }
+      return true;  // Answered by release_held().
+    }
     const std::string* response = &small_response_;
     if (target.starts_with("/chunked ")) response = &chunked_response_;
     if (target.starts_with("/big ")) response = &big_response_;

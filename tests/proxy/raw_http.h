@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,6 +34,9 @@ class RawBackend {
 
   uint16_t port() const { return port_; }
   uint64_t requests() const { return requests_.load(); }
+  /// Requests for /hold are answered only once `count` of them wait at once (or 5 s after the
+  /// first), so that many connections to the backend are open together. Set before sending.
+  void hold_until(int count) { hold_target_ = count; }
 
  private:
   static constexpr int kMaxConnections = 128;
@@ -40,10 +44,13 @@ class RawBackend {
   struct Connection {
     int fd = -1;
     std::size_t used = 0;
+    bool held = false;  ///< Its /hold request waits for the others.
     char buffer[kBufferSize];
   };
 
   void serve();
+  /// Answers every held connection's buffered requests; closes those that fail.
+  void release_held();
   bool answer_buffered(Connection& connection);  ///< False when the connection must close.
 
   std::string small_response_;
@@ -54,6 +61,9 @@ class RawBackend {
   std::unique_ptr<Connection[]> connections_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> requests_{0};
+  std::atomic<int> hold_target_{0};
+  int held_ = 0;
+  std::chrono::steady_clock::time_point first_held_{};
   std::thread thread_;
 };
 
