@@ -289,6 +289,15 @@ asio::awaitable<EtcdResult<int64_t>> EtcdClient::put(std::string key, std::strin
   co_return result;
 }
 
+asio::awaitable<EtcdResult<int64_t>> EtcdClient::write_batch(std::vector<EtcdWrite> writes,
+                                                             int64_t lease) {
+  EtcdResult<int64_t> result;
+  std::string answer;
+  result.error = co_await call("/v3/kv/txn", write_batch_request(writes, lease), answer);
+  if (!result.error) result.error = parse_revision_answer(answer, result.value);
+  co_return result;
+}
+
 asio::awaitable<EtcdResult<int64_t>> EtcdClient::remove(std::string key) {
   EtcdResult<int64_t> result;
   std::string answer;

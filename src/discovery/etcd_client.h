@@ -62,6 +62,11 @@ class EtcdClient {
   /// Returns the revision of the change. `lease` 0: none.
   asio::awaitable<EtcdResult<int64_t>> put(std::string key, std::string value, int64_t lease = 0);
   asio::awaitable<EtcdResult<int64_t>> remove(std::string key);
+  /// Puts (under `lease`, 0: none) and deletes in one transaction, one revision, returned. etcd
+  /// refuses more than 128 operations in one (--max-txn-ops); kMaxBatch stays under it.
+  static constexpr std::size_t kMaxBatch = 128;
+  asio::awaitable<EtcdResult<int64_t>> write_batch(std::vector<EtcdWrite> writes,
+                                                   int64_t lease = 0);
   asio::awaitable<EtcdResult<EtcdLease>> lease_grant(int64_t ttl_seconds);
   /// One keepalive; ttl_seconds 0 in the answer: the lease is gone (expired or revoked).
   asio::awaitable<EtcdResult<EtcdLease>> lease_keepalive(int64_t id);

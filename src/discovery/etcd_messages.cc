@@ -174,6 +174,20 @@ std::string delete_request(std::string_view key) {
   return json{{"key", base64_encode(key)}}.dump();
 }
 
+std::string write_batch_request(const std::vector<EtcdWrite>& writes, int64_t lease) {
+  json operations = json::array();
+  for (const EtcdWrite& write : writes) {
+    if (write.remove) {
+      operations.push_back({{"requestDeleteRange", {{"key", base64_encode(write.key)}}}});
+      continue;
+    }
+    json put{{"key", base64_encode(write.key)}, {"value", base64_encode(write.value)}};
+    if (lease != 0) put["lease"] = std::to_string(lease);
+    operations.push_back({{"requestPut", std::move(put)}});
+  }
+  return json{{"success", std::move(operations)}}.dump();
+}
+
 std::string lease_grant_request(int64_t ttl_seconds) {
   return json{{"TTL", std::to_string(ttl_seconds)}}.dump();
 }

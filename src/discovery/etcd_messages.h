@@ -74,10 +74,19 @@ struct EtcdEvent {
   bool operator==(const EtcdEvent&) const = default;
 };
 
+/// One write of a batch: a put (with the batch's lease) or, with `remove`, a delete.
+struct EtcdWrite {
+  std::string key;
+  std::string value;
+  bool remove = false;
+};
+
 // Request bodies.
 std::string range_request(std::string_view prefix);
 std::string put_request(std::string_view key, std::string_view value, int64_t lease);
 std::string delete_request(std::string_view key);
+/// A transaction without conditions: every write applied at once, as one revision.
+std::string write_batch_request(const std::vector<EtcdWrite>& writes, int64_t lease);
 std::string lease_grant_request(int64_t ttl_seconds);
 std::string lease_id_request(int64_t id);  ///< keepalive and revoke
 std::string watch_request(std::string_view prefix, int64_t start_revision);

@@ -235,6 +235,44 @@ void HealthSharing::apply_verdicts(int64_t now_ns) {
   views_ = std::move(views);
 }
 
+asio::awaitable<void> HealthSharing::write_changes(int64_t lease) {
+  // What changed since the last write, and the servers that left: in transactions of up to
+  // kMaxBatch writes, so a cluster of thousands of servers is published in tens of calls.
+  std::vector<std::pair<std::string, std::optional<LocalView>>> changes;
+  for (const auto& [key, view] : views_) {
+    const auto it = published_.find(key);
+    if (it == published_.end() || !(it->second == view)) changes.emplace_back(key, view);
+  }
+  for (const auto& [key, view] : published_) {
+    if (!views_.contains(key)) changes.emplace_back(key, std::nullopt);
+  }
+  for (std::size_t begin = 0; begin < changes.size(); begin += discovery::EtcdClient::kMaxBatch) {
+    const std::size_t end = std::min(changes.size(), begin + discovery::EtcdClient::kMaxBatch);
+    std::vector<discovery::EtcdWrite> writes;
+    writes.reserve(end - begin);
+    for (std::size_t i = begin; i < end; ++i) {
+      const auto& [key, view] = changes[i];
+      writes.push_back(view ? discovery::EtcdWrite{key, report_value(*view)}
+                            : discovery::EtcdWrite{key, {}, /*remove=*/true});
+    }
+    const auto written = co_await etcd_.write_batch(std::move(writes), lease);
+    // A new lease meanwhile cleared published_: everything is written again under it.
+    if (stopping_ || lease != lease_) co_return;
+    if (!written.ok()) {
+      report("cannot publish the views: " + written.error.message + " (retrying)");
+      co_return;
+    }
+    for (std::size_t i = begin; i < end; ++i) {
+      auto& [key, view] = changes[i];
+      if (view) {
+        published_[key] = std::move(*view);
+      } else {
+        published_.erase(key);
+      }
+    }
+  }
+}
+
 asio::awaitable<void> HealthSharing::publish() {
   const core::SteadyClock clock;
   while (!stopping_) {
@@ -247,29 +285,7 @@ asio::awaitable<void> HealthSharing::publish() {
     }
     apply_verdicts(clock.now().count());
     const int64_t lease = lease_;
-    // Writes what changed since the last tick, then withdraws servers that left.
-    for (const auto& [key, view] : views_) {
-      if (lease == 0 || stopping_ || lease != lease_) break;
-      const auto it = published_.find(key);
-      if (it != published_.end() && it->second == view) continue;
-      const auto put = co_await etcd_.put(key, report_value(view), lease);
-      if (stopping_ || lease != lease_) break;
-      if (!put.ok()) {
-        report("cannot publish " + key + ": " + put.error.message + " (retrying)");
-        break;
-      }
-      published_[key] = view;
-    }
-    for (auto it = published_.begin(); lease != 0 && lease == lease_ && it != published_.end();) {
-      if (views_.contains(it->first)) {
-        ++it;
-        continue;
-      }
-      const auto removed = co_await etcd_.remove(it->first);
-      // A new lease cleared published_ meanwhile, and `it` with it.
-      if (stopping_ || lease != lease_ || !removed.ok()) break;
-      it = published_.erase(it);
-    }
+    if (lease != 0) co_await write_changes(lease);
     co_await sleep(kTick);
   }
 }

@@ -17,6 +17,7 @@
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -63,6 +64,9 @@ class HealthSharing {
   asio::awaitable<void> keep_lease();
   asio::awaitable<void> watch_reports();
   asio::awaitable<void> publish();
+  /// Writes the views that changed since they were last published, deletes those of servers
+  /// that left.
+  asio::awaitable<void> write_changes(int64_t lease);
   asio::awaitable<void> revoke();
   /// Sets every server's peer_down_reports and down_by_peers from the peers' reports and this
   /// instance's own view.

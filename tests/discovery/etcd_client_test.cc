@@ -75,6 +75,34 @@ TEST_F(EtcdClientTest, PutRangeAndRemove) {
   EXPECT_TRUE(run(io_, etcd.range("/none/"))->value.kvs.empty());
 }
 
+TEST_F(EtcdClientTest, WriteBatchPutsAndDeletesAtOneRevision) {
+  EtcdClient etcd = client();
+  ASSERT_TRUE(run(io_, etcd.put("/t/old", "x"))->ok());
+  const auto lease = run(io_, etcd.lease_grant(30));
+  ASSERT_TRUE(lease && lease->ok());
+  const auto written = run(
+      io_,
+      etcd.write_batch({{"/t/a", "1"}, {"/t/b", R"({"s":"up"})"}, {"/t/old", "", /*remove=*/true}},
+                       lease->value.id));
+  ASSERT_TRUE(written && written->ok()) << written->error.message;
+  EXPECT_EQ(written->value, etcd_.revision()) << "one transaction, one revision";
+  const auto range = run(io_, etcd.range("/t/"));
+  ASSERT_TRUE(range && range->ok());
+  ASSERT_EQ(range->value.kvs.size(), 2u);
+  EXPECT_EQ(range->value.kvs[0].key, "/t/a");
+  EXPECT_EQ(range->value.kvs[1].value, R"({"s":"up"})");
+  EXPECT_EQ(range->value.kvs[0].lease, lease->value.id);
+  // Revoking the lease takes the batch's puts with it.
+  ASSERT_FALSE(run(io_, etcd.lease_revoke(lease->value.id)).value());
+  EXPECT_TRUE(run(io_, etcd.range("/t/"))->value.kvs.empty());
+  // Over etcd's limit: its error, named.
+  std::vector<EtcdWrite> too_many;
+  for (int i = 0; i < 200; ++i) too_many.push_back({"/t/k" + std::to_string(i), "v"});
+  const auto refused = run(io_, etcd.write_batch(std::move(too_many)));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->error.kind, EtcdError::Kind::kServer) << refused->error.message;
+}
+
 TEST_F(EtcdClientTest, LeaseGrantKeepaliveRevoke) {
   EtcdClient etcd = client();
   const auto lease = run(io_, etcd.lease_grant(30));
