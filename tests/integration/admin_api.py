@@ -87,13 +87,20 @@ class Load:
             thread.start()
         return self
 
+    def connect(self):
+        """A new connection to the proxy; subclasses make other kinds (TLS)."""
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+
+    def headers(self):
+        return {}
+
     def _run(self):
         conn = None
         while not self._stop.is_set():
             try:
                 if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-                conn.request("GET", self.path)
+                    conn = self.connect()
+                conn.request("GET", self.path, headers=self.headers())
                 response = conn.getresponse()
                 response.read()
                 with self._lock:

@@ -282,6 +282,10 @@ class Proxy:
             self.process.kill()
             self.process.wait(5)
 
+    def logs(self):
+        """Everything fulcrum has logged so far, stdout then stderr."""
+        return self.stdout.text() + self.stderr.text()
+
     def dump(self):
         return ("--- fulcrum config ---\n%s--- fulcrum stdout ---\n%s\n--- fulcrum stderr ---\n%s\n"
                 % (self.config_text, self.stdout.text(), self.stderr.text()))
@@ -414,3 +418,14 @@ def get(port, path, headers=None, method="GET", body=None, timeout=10):
         return Response(r.status, r.reason, {k.lower(): v for k, v in r.getheaders()}, r.read())
     finally:
         conn.close()
+
+
+def served(port, count, path="/"):
+    """The X-Backend of each of `count` GETs through the proxy; any other status than 200 fails."""
+    out = []
+    for _ in range(count):
+        response = get(port, path)
+        if response.status != 200:
+            raise AssertionError("GET %s answered %r" % (path, response))
+        out.append(response.header("x-backend"))
+    return out

@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from harness import OutputCollector, ProxyTestCase, config, get, http_listener, wait_until
+from harness import OutputCollector, ProxyTestCase, config, http_listener, served, wait_until
 
 SRV_NAME = "_http._tcp.api.fulcrum.test"
 
@@ -92,15 +92,10 @@ class DnsDiscoveryTest(ProxyTestCase):
         self.proxy = self.start_proxy(config([http_listener("web", "api")], [cluster]))
 
     def served(self, count):
-        out = []
-        for _ in range(count):
-            response = get(self.proxy.port("web"), "/")
-            self.assertEqual(response.status, 200, response)
-            out.append(response.header("x-backend"))
-        return out
+        return served(self.proxy.port("web"), count)
 
     def logs(self):
-        return self.proxy.stdout.text() + self.proxy.stderr.text()
+        return self.proxy.logs()
 
     def test_srv_records_become_servers_and_traffic_follows_changes(self):
         # a and b at priority 10: primaries; c at priority 20: backup, unused while they serve.

@@ -9,7 +9,7 @@ import time
 import unittest
 
 from admin_api import AdminClient, admin_port
-from harness import ProxyTestCase, config, get, http_listener, wait_until
+from harness import ProxyTestCase, config, get, http_listener, served, wait_until
 
 FOLLOW_WITHIN = 1.0  # seconds from rewriting the file to traffic following it
 
@@ -41,15 +41,10 @@ class FileDiscoveryTest(ProxyTestCase):
         os.rename(temporary, self.path)
 
     def served(self, count):
-        out = []
-        for _ in range(count):
-            response = get(self.proxy.port("web"), "/")
-            self.assertEqual(response.status, 200, response)
-            out.append(response.header("x-backend"))
-        return out
+        return served(self.proxy.port("web"), count)
 
     def logs(self):
-        return self.proxy.stdout.text() + self.proxy.stderr.text()
+        return self.proxy.logs()
 
     def follow(self, predicate, what):
         started = time.monotonic()

@@ -13,11 +13,10 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
-from admin_api import AdminClient, admin_port
+from admin_api import AdminClient, Load, admin_port
 from harness import (ProxyTestCase, cluster, config, connect, http_listener, to_yaml,
                      wait_until)
 from test_reload import generation, log_text, sighup_and_wait
@@ -88,80 +87,38 @@ def served_common_name(port, session=None, context=None):
             return (common_name(peer) if peer else None), tls.session, tls.session_reused
 
 
-class TlsLoad:
+class TlsLoad(Load):
     """`threads` HTTPS clients sending GET / until stopped, each on a keep-alive connection (or a
     new one per request with `new_connection_each=True`); any non-200 answer or error is a
     failure. Records the common name presented by every handshake, in order."""
 
     def __init__(self, port, threads=2, new_connection_each=False):
-        self.port = port
+        super().__init__(port, threads)
         self.new_connection_each = new_connection_each
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self.ok = 0
-        self.failures = []
         self.handshakes = []  # (monotonic time, common name)
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+        self._context = client_context()
 
-    def start(self):
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def _run(self):
-        context = client_context()
-        conn = None
-        while not self._stop.is_set():
-            try:
-                if conn is None:
-                    # The time the handshake started: one that starts after a reload has
-                    # finished must see the new certificate.
-                    started = time.monotonic()
-                    conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10,
-                                                       context=context)
-                    conn.connect()
-                    name = common_name(conn.sock.getpeercert())
-                    with self._lock:
-                        self.handshakes.append((started, name))
-                headers = {"Connection": "close"} if self.new_connection_each else {}
-                conn.request("GET", "/", headers=headers)
-                response = conn.getresponse()
-                response.read()
-                with self._lock:
-                    if response.status == 200:
-                        self.ok += 1
-                    else:
-                        self.failures.append("status %d" % response.status)
-                if response.getheader("Connection", "").lower() == "close":
-                    conn.close()
-                    conn = None
-            except (OSError, http.client.HTTPException) as e:
-                with self._lock:
-                    self.failures.append("%s: %s" % (type(e).__name__, e))
-                if conn is not None:
-                    conn.close()
-                conn = None
-        if conn is not None:
-            conn.close()
-
-    def count(self):
+    def connect(self):
+        # The time the handshake started: one that starts after a reload has finished must see
+        # the new certificate.
+        started = time.monotonic()
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10,
+                                           context=self._context)
+        conn.connect()
+        name = common_name(conn.sock.getpeercert())
         with self._lock:
-            return self.ok
+            self.handshakes.append((started, name))
+        return conn
+
+    def headers(self):
+        return {"Connection": "close"} if self.new_connection_each else {}
 
     def names_since(self, started):
         with self._lock:
             return [name for at, name in self.handshakes if at >= started]
 
     def wait_for_more(self, n, timeout=30):
-        target = self.count() + n
-        wait_until(lambda: self.count() >= target, timeout,
-                   message="%d more requests (failures: %s)" % (n, self.failures[:5]))
-
-    def stop(self):
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(15)
-        return self.ok, list(self.failures)
+        super().wait_for_more(n, timeout)
 
 
 def start_wrk(test, port, *extra):
