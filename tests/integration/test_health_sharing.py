@@ -35,7 +35,7 @@ if os.environ.get(IN_NAMESPACE_ENV) == "1":
             self.a = self.start_backend("a")
             self.b = self.start_backend("b")
 
-        def instance(self, name, quorum, black_holed=False):
+        def instance(self, name, quorum, black_holed=False, ttl_s=TTL_S):
             doc = config(
                 [http_listener("web", "app")],
                 [cluster("app", [self.a, self.b], panic_threshold=0, health_check={
@@ -44,7 +44,7 @@ if os.environ.get(IN_NAMESPACE_ENV) == "1":
                 admin={"listen": "127.0.0.1:0", "state_file": ""},
                 access_log={"enabled": False},
                 health_sharing={"etcd": [self.etcd.endpoint], "quorum": quorum,
-                                "instance": name, "ttl": "%ds" % TTL_S})
+                                "instance": name, "ttl": "%ds" % ttl_s})
             prefix = (["setpriv", "--regid=%d" % NOBODY_GID, "--clear-groups", "--"]
                       if black_holed else [])
             proxy = self.start_proxy(doc, command_prefix=prefix)
@@ -83,9 +83,9 @@ if os.environ.get(IN_NAMESPACE_ENV) == "1":
                          else response.status)
             return seen
 
-        def both_instances(self, quorum):
-            a_instance, a_api = self.instance("lb-a", quorum, black_holed=True)
-            b_instance, b_api = self.instance("lb-b", quorum)
+        def both_instances(self, quorum, ttl_s=TTL_S):
+            a_instance, a_api = self.instance("lb-a", quorum, black_holed=True, ttl_s=ttl_s)
+            b_instance, b_api = self.instance("lb-b", quorum, ttl_s=ttl_s)
             for api in (a_api, b_api):
                 for backend in (self.a, self.b):
                     self.wait_reason(api, backend.address, "eligible")
@@ -93,7 +93,7 @@ if os.environ.get(IN_NAMESPACE_ENV) == "1":
             for name in ("lb-a", "lb-b"):
                 for backend in (self.a, self.b):
                     key = "/fulcrum/health/app/%s/%s" % (backend.address, name)
-                    wait_until(lambda: key in self.etcd.get_prefix("/fulcrum/health/app/"), 5,
+                    wait_until(lambda: key in self.etcd.get_prefix("/fulcrum/health/app/"), 10,
                                message="report " + key)
             return a_instance, a_api, b_instance, b_api
 
@@ -104,7 +104,7 @@ if os.environ.get(IN_NAMESPACE_ENV) == "1":
             self.black_hole()
             self.wait_reason(a_api, self.a.address, "down by health checks")
             self.wait_reason(b_api, self.a.address,
-                             "down by shared health (a quorum of instances)", timeout=3)
+                             "down by shared health (a quorum of instances)", timeout=10)
             shared = b_api.server("app", self.a.address)["health"]["shared"]
             self.assertEqual(shared, {"down_reports": 1, "down_by_peers": True})
             self.assertEqual(b_api.server("app", self.a.address)["health"]["checks"], "up",
@@ -115,17 +115,17 @@ if os.environ.get(IN_NAMESPACE_ENV) == "1":
 
             # A's view recovers: so does B's.
             self.lift_black_hole()
-            self.wait_reason(b_api, self.a.address, "eligible", timeout=5)
-            wait_until(lambda: self.served_by(b_instance) == {"a", "b"}, 5, interval=0.05,
+            self.wait_reason(b_api, self.a.address, "eligible", timeout=10)
+            wait_until(lambda: self.served_by(b_instance) == {"a", "b"}, 10, interval=0.05,
                        message="B sends to a again")
 
             # A down again, then dead: its report leaves with its lease, and `a` is back at B.
             self.black_hole()
             self.wait_reason(b_api, self.a.address,
-                             "down by shared health (a quorum of instances)", timeout=5)
+                             "down by shared health (a quorum of instances)", timeout=10)
             a_instance.kill()
             killed = time.monotonic()
-            self.wait_reason(b_api, self.a.address, "eligible", timeout=TTL_S + 4)
+            self.wait_reason(b_api, self.a.address, "eligible", timeout=TTL_S + 8)
             self.assertGreater(time.monotonic() - killed, 0.5,
                                "the report left before A's lease could expire")
             self.assertNotIn(key, self.etcd.get_prefix("/fulcrum/health/"))
@@ -136,7 +136,7 @@ if os.environ.get(IN_NAMESPACE_ENV) == "1":
             self.wait_reason(a_api, self.a.address, "down by health checks")
             # B sees A's report (1 instance), below the quorum: `a` stays in at B.
             wait_until(lambda: b_api.server("app", self.a.address)["health"]["shared"]
-                       ["down_reports"] == 1, 3, interval=0.05, message="A's report at B")
+                       ["down_reports"] == 1, 10, interval=0.05, message="A's report at B")
             server = b_api.server("app", self.a.address)
             self.assertTrue(server["eligible"], server)
             self.assertFalse(server["health"]["shared"]["down_by_peers"])
@@ -145,14 +145,15 @@ if os.environ.get(IN_NAMESPACE_ENV) == "1":
             self.assertEqual(self.served_by(a_instance), {"b"})
 
         def test_shutdown_withdraws_the_reports_at_once(self):
-            a_instance, a_api, b_instance, b_api = self.both_instances(quorum=1)
+            # A lease of 20 s: only the revoke can make the report leave within 10 s.
+            a_instance, a_api, b_instance, b_api = self.both_instances(quorum=1, ttl_s=20)
             self.black_hole()
             self.wait_reason(b_api, self.a.address,
-                             "down by shared health (a quorum of instances)", timeout=5)
+                             "down by shared health (a quorum of instances)", timeout=10)
             stopped = time.monotonic()
             a_instance.terminate()
-            self.wait_reason(b_api, self.a.address, "eligible", timeout=TTL_S)
-            self.assertLess(time.monotonic() - stopped, TTL_S, "withdrawn before the lease TTL")
+            self.wait_reason(b_api, self.a.address, "eligible", timeout=10)
+            self.assertLess(time.monotonic() - stopped, 10, "withdrawn before the lease TTL")
             self.assertIn("reports withdrawn", a_instance.stdout.text() + a_instance.stderr.text())
 
 else:
