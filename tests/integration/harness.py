@@ -429,3 +429,14 @@ def served(port, count, path="/"):
             raise AssertionError("GET %s answered %r" % (path, response))
         out.append(response.header("x-backend"))
     return out
+
+
+def picks_by_key(port, path, keys, header="X-User"):
+    """{key: X-Backend} for one GET per key, the key in `header`; any status but 200 fails."""
+    out = {}
+    for key in keys:
+        response = get(port, path, headers={header: key})
+        if response.status != 200:
+            raise AssertionError("GET %s for %s answered %r" % (path, key, response))
+        out[key] = response.header("X-Backend")
+    return out

@@ -7,7 +7,7 @@ through each instance's admin API (in different order too)."""
 import unittest
 
 from admin_api import AdminClient, admin_port
-from harness import ProxyTestCase, config, get
+from harness import ProxyTestCase, config, picks_by_key
 
 KEYS = ["user-%d" % i for i in range(120)]
 
@@ -25,12 +25,7 @@ class ConsistentInstancesTest(ProxyTestCase):
         return proxy, AdminClient(admin_port(proxy))
 
     def picks(self, proxy, path):
-        out = {}
-        for key in KEYS:
-            response = get(proxy.port("web"), path, headers={"X-User": key})
-            self.assertEqual(response.status, 200, response)
-            out[key] = response.header("X-Backend")
-        return out
+        return picks_by_key(proxy.port("web"), path, KEYS)
 
     def test_same_key_same_server_through_both_instances(self):
         backends = [self.start_backend("b%d" % i) for i in range(5)]

@@ -13,7 +13,8 @@ import time
 import unittest
 
 from etcd_server import EtcdServer
-from harness import OutputCollector, ProxyTestCase, config, get, http_listener, wait_until
+from harness import (OutputCollector, ProxyTestCase, config, get, http_listener, picks_by_key,
+                     wait_until)
 from test_fulcrum_agent import agent_bin
 
 PREFIX = "/fulcrum/api/"
@@ -154,12 +155,7 @@ class EtcdDiscoveryTest(ProxyTestCase):
         keys = ["user-%d" % i for i in range(100)]
 
         def picks(proxy, path):
-            out = {}
-            for key in keys:
-                response = get(proxy.port("web"), path, headers={"X-User": key})
-                self.assertEqual(response.status, 200, response)
-                out[key] = response.header("X-Backend")
-            return out
+            return picks_by_key(proxy.port("web"), path, keys)
 
         for path in ("/maglev/x", "/ring/x"):
             first = picks(instances[0], path)
