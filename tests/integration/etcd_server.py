@@ -101,3 +101,13 @@ class EtcdServer:
         return {base64.b64decode(kv["key"]).decode():
                 (base64.b64decode(kv.get("value", "")).decode(), int(kv.get("lease", "0")))
                 for kv in answer.get("kvs", [])}
+
+
+def start_etcd_for(test):
+    """A started EtcdServer for `test` (a ProxyTestCase): stopped at cleanup, its log shown when
+    the test fails."""
+    etcd = EtcdServer()
+    test.addCleanup(etcd.cleanup)
+    etcd.start()
+    test._outputs.append(lambda: "--- etcd ---\n" + etcd.log_text())
+    return etcd

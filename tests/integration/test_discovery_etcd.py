@@ -12,7 +12,7 @@ import subprocess
 import time
 import unittest
 
-from etcd_server import EtcdServer
+from etcd_server import start_etcd_for
 from harness import (OutputCollector, ProxyTestCase, config, get, http_listener, picks_by_key,
                      wait_until)
 from test_fulcrum_agent import agent_bin
@@ -24,10 +24,7 @@ LISTENING = re.compile(r"^listening on (\S+):(\d+)$")
 class EtcdDiscoveryTest(ProxyTestCase):
     def setUp(self):
         super().setUp()
-        self.etcd = EtcdServer()
-        self.addCleanup(self.etcd.cleanup)
-        self.etcd.start()
-        self._outputs.append(lambda: "--- etcd ---\n" + self.etcd.log_text())
+        self.etcd = start_etcd_for(self)
         self.a = self.start_backend("a")
         self.b = self.start_backend("b")
 

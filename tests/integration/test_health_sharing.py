@@ -22,16 +22,13 @@ TTL_S = 2
 
 if os.environ.get(IN_NAMESPACE_ENV) == "1":
     from admin_api import AdminClient, admin_port
-    from etcd_server import EtcdServer
+    from etcd_server import start_etcd_for
     from harness import ProxyTestCase, cluster, config, get, http_listener, wait_until
 
     class HealthSharingTest(ProxyTestCase):
         def setUp(self):
             super().setUp()
-            self.etcd = EtcdServer()
-            self.addCleanup(self.etcd.cleanup)
-            self.etcd.start()
-            self._outputs.append(lambda: "--- etcd ---\n" + self.etcd.log_text())
+            self.etcd = start_etcd_for(self)
             self.a = self.start_backend("a")
             self.b = self.start_backend("b")
 
