@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 
 namespace fulcrum::core {
 
@@ -31,5 +32,14 @@ class FastRng final : public Rng {
  private:
   uint64_t state_;
 };
+
+/// A seed from the operating system's entropy (getrandom on Linux). Generators on the request
+/// path are seeded with it, so that two fulcrum processes, or two workers, never draw the same
+/// sequence: a fleet of instances seeded alike would pick in lockstep. Tests and fulcrum-sim pass
+/// explicit seeds instead, to be repeatable.
+inline uint64_t seed_from_os() {
+  std::random_device device;
+  return (static_cast<uint64_t>(device()) << 32) ^ device();
+}
 
 }  // namespace fulcrum::core

@@ -15,7 +15,6 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include "core/hash.h"
 #include "proxy/operation_cache.h"
 #include "proxy/sessions.h"
 
@@ -40,7 +39,7 @@ Worker::Worker(std::shared_ptr<Runtime> runtime, unsigned index)
     : runtime_(std::move(runtime)),
       index_(index),
       head_buffers_(head_buffer_size(*runtime_)),
-      rng_(core::mix64(index + 1)),
+      rng_(core::seed_from_os()),
       access_log_(runtime_->access_log().writer()) {
   sessions_.prev = sessions_.next = &sessions_;
 }
