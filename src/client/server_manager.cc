@@ -268,7 +268,9 @@ void ServerManager::report_failure(std::string_view address) {
 }
 
 void ServerManager::report_success(std::string_view address, core::Nanos latency) {
-  if (auto server = state_->cluster.state_of(address)) core::record_success(*server, latency);
+  if (auto server = state_->cluster.state_of(address)) {
+    core::record_success(*server, latency, state_->clock->now(), &state_->cluster.health_state());
+  }
 }
 
 const core::Cluster& ServerManager::cluster() const { return state_->cluster; }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "config/sections.h"
@@ -120,6 +121,10 @@ ClusterConfig read_cluster(const Source& source, const Field& item,
     source.fail(m.find("agent")->mark(),
                 "agent 'tls: true' needs the cluster's 'tls' section (its CA and name checks)");
   }
+  // Agents' loads steer the weighted policies wherever some agent is queried (core/policy.h).
+  c.health.agent_loads =
+      c.agent.port != 0 || std::any_of(c.servers.begin(), c.servers.end(),
+                                       [](const core::ServerSpec& s) { return s.agent_port != 0; });
   return c;
 }
 

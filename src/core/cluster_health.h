@@ -47,6 +47,11 @@ struct ClusterHealthState {
   std::atomic<uint64_t> ejection_order{0};
   /// Next time the sweep lowers times_ejected of servers in service (see sweep()).
   std::atomic<int64_t> next_decay_ns{0};
+  /// The cluster's typical response-head latency: an EWMA over every server's samples, which
+  /// least_latency lets a stale per-server estimate decay towards (latency.h). 0: no sample yet.
+  /// On its own cache line: written by every worker's successes, while `panic` is read by every
+  /// pick.
+  alignas(64) std::atomic<int64_t> typical_latency_ns{0};
 };
 
 /// A server whose ejection time is over, returned to service by the sweep.

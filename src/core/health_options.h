@@ -27,6 +27,8 @@ struct HealthOptions {
   /// Below this percentage of healthy servers, balance over all of them (panic); 0: never.
   uint32_t panic_threshold = 50;
   OutlierOptions outlier;
+  /// The cluster queries server agents, so their loads steer the weighted policies (policy.h).
+  bool agent_loads = false;
 
   bool operator==(const HealthOptions&) const = default;
 };

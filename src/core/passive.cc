@@ -1,5 +1,7 @@
 #include "core/passive.h"
 
+#include "core/latency.h"
+
 namespace fulcrum::core {
 
 PassiveStatus passive_status(const ServerState& state, const PassiveOptions& options, Nanos now) {
@@ -22,7 +24,7 @@ void record_connect_failure(ServerState& state, const PassiveOptions& options, N
   state.trial_in_progress.store(false, std::memory_order_relaxed);
 }
 
-void record_success(ServerState& state, Nanos latency) {
+void record_success(ServerState& state, Nanos latency, Nanos now, ClusterHealthState* cluster) {
   // Avoid dirtying shared cache lines on the common path where nothing failed.
   if (state.consecutive_failures.load(std::memory_order_relaxed) != 0) {
     state.consecutive_failures.store(0, std::memory_order_relaxed);
@@ -31,11 +33,7 @@ void record_success(ServerState& state, Nanos latency) {
   if (state.trial_in_progress.load(std::memory_order_relaxed)) {
     state.trial_in_progress.store(false, std::memory_order_relaxed);
   }
-  const int64_t sample = latency.count();
-  int64_t old = state.latency_ewma_ns.load(std::memory_order_relaxed);
-  // A lost update under contention only drops one sample; that is fine for a smoothed value.
-  const int64_t updated = old == 0 ? sample : old + ((sample - old) >> kLatencyEwmaShift);
-  state.latency_ewma_ns.store(updated > 0 ? updated : 1, std::memory_order_relaxed);
+  record_latency(state, cluster, latency, now);
 }
 
 }  // namespace fulcrum::core

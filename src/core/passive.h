@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "core/clock.h"
+#include "core/cluster_health.h"
 #include "core/server.h"
 
 namespace fulcrum::core {
@@ -32,15 +33,14 @@ PassiveStatus passive_status(const ServerState& state, const PassiveOptions& opt
 void record_connect_failure(ServerState& state, const PassiveOptions& options, Nanos now);
 
 /// Records a success: resets the failure count and timestamp (seed 000 step 2), ends any trial,
-/// and folds `latency` into the EWMA.
-void record_success(ServerState& state, Nanos latency);
+/// and folds `latency` into the server's estimate and `cluster`'s typical latency (latency.h;
+/// `cluster` may be null).
+void record_success(ServerState& state, Nanos latency, Nanos now,
+                    ClusterHealthState* cluster = nullptr);
 
 /// Time the offline server becomes eligible for a trial again.
 inline Nanos offline_until(const ServerState& state, const PassiveOptions& options) {
   return Nanos{state.last_failure_ns.load(std::memory_order_relaxed)} + options.offline_timeout;
 }
-
-/// Weight of a new latency sample in the EWMA, as a shift: 1/8, as TCP's SRTT uses.
-inline constexpr int kLatencyEwmaShift = 3;
 
 }  // namespace fulcrum::core

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -7,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "core/cluster_health.h"
 #include "core/eligibility.h"
 #include "core/rng.h"
 #include "core/server.h"
@@ -22,14 +24,39 @@ struct Member {
 
 inline constexpr std::size_t kNoPick = std::numeric_limits<std::size_t>::max();
 
+/// What a load of kAgentLoadUnknown counts as: the middle of the agents' 0..100 scale, so a server
+/// whose agent has not reported is balanced as an average one, neither flooded nor shunned.
+inline constexpr int kUnknownLoadCountsAs = 50;
+/// Agent loads scale weights by (kLoadScale - load) / kLoadScale: an idle server (load 0) keeps
+/// its full weight, a saturated one (100) keeps 1/101 of it and is never starved of probes.
+inline constexpr uint32_t kLoadScale = 101;
+
+/// kLoadScale - load for the load the server's agent last reported (1..101), the unknown load
+/// counted as kUnknownLoadCountsAs.
+inline uint32_t load_factor(const ServerState& state) {
+  int load = state.agent_load.load(std::memory_order_relaxed);
+  load = load == kAgentLoadUnknown ? kUnknownLoadCountsAs : std::clamp(load, 0, 100);
+  return kLoadScale - static_cast<uint32_t>(load);
+}
+
+/// Facts of the cluster a pick needs besides its members.
+struct PickContext {
+  /// The cluster is in panic mode, so eligibility ignores what Fulcrum inferred from probes.
+  bool panic = false;
+  /// The cluster queries server agents, so their loads steer the weighted policies. Without
+  /// agents every load is unknown and scales every weight alike, so draws skip the load step.
+  bool agent_loads = false;
+  /// The cluster's shared health state (typical latency for least_latency); may be null.
+  const ClusterHealthState* cluster = nullptr;
+};
+
 /// The members a policy chooses from, with the single eligibility rule applied: a member is usable
 /// when it is eligible now and has not been tried by this request. Built on the stack per pick.
-/// `panic`: the cluster is in panic mode, so eligibility ignores what Fulcrum inferred.
 class Candidates {
  public:
   Candidates(std::span<const Member> members, const PassiveOptions& passive, Nanos now,
-             const TriedSet* tried, bool panic = false)
-      : members_(members), passive_(passive), now_(now), tried_(tried), panic_(panic) {}
+             const TriedSet* tried, PickContext context = {})
+      : members_(members), passive_(passive), now_(now), tried_(tried), context_(context) {}
 
   std::size_t size() const { return members_.size(); }
   const Member& operator[](std::size_t i) const { return members_[i]; }
@@ -44,23 +71,30 @@ class Candidates {
   /// across picks (least_connections) tell "down" from "already tried by this request".
   bool eligible(std::size_t i) const {
     const Member& m = members_[i];
-    return pickable(evaluate(m.spec, *m.state, passive_, now_, panic_));
+    return pickable(evaluate(m.spec, *m.state, passive_, now_, context_.panic));
   }
 
-  /// Weight weighted policies balance on: the configured one. Slow start and agent weight
-  /// percentages act after the policy, by admission in TryList::next (slow_start.h), so that
-  /// every policy honours them the same way and none applies them twice.
+  /// The configured weight. Slow start and agent weight percentages act after the policy, by
+  /// admission in TryList::next (slow_start.h), so that every policy honours them the same way.
   uint32_t weight(std::size_t i) const { return members_[i].spec.weight; }
 
+  /// What weighted policies balance on: weight x (101 - agent load), in units of 1/101 of a
+  /// weight. Round robin and the hash policies do not use it (see docs/balancing.md).
+  uint64_t effective_weight(std::size_t i) const {
+    return uint64_t{weight(i)} * load_factor(*members_[i].state);
+  }
+
   Nanos now() const { return now_; }
-  bool panic() const { return panic_; }
+  bool panic() const { return context_.panic; }
+  bool agent_loads() const { return context_.agent_loads; }
+  const ClusterHealthState* cluster() const { return context_.cluster; }
 
  private:
   std::span<const Member> members_;
   const PassiveOptions& passive_;
   Nanos now_;
   const TriedSet* tried_;
-  bool panic_;
+  PickContext context_;
 };
 
 /// Input of one pick.

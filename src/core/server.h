@@ -74,8 +74,10 @@ class alignas(64) ServerState {
   // Load. Changed by whoever opens or finishes work on the server.
   std::atomic<int32_t> active_connections{0};
   std::atomic<int32_t> in_flight{0};
-  /// Latency EWMA in nanoseconds; 0 until the first sample.
+  /// Latency estimate (Peak-EWMA, latency.h) in nanoseconds as of its last sample; 0 until the
+  /// first sample.
   std::atomic<int64_t> latency_ewma_ns{0};
+  std::atomic<int64_t> latency_sampled_ns{0};  ///< When latency_ewma_ns last took a sample.
 
   // Passive tracking (seed 000): consecutive connect failures and when the last one happened.
   std::atomic<uint32_t> consecutive_failures{0};

@@ -51,7 +51,10 @@ Pick TryList::next() {
 Pick TryList::pick_from(TierKind kind, Nanos now, bool panic) {
   const Tier& tier = snapshot_->tier(kind);
   if (tier.members.empty()) return {};
-  Candidates candidates(tier.members, snapshot_->passive, now, &tried_, panic);
+  const PickContext context{.panic = panic,
+                            .agent_loads = snapshot_->health.agent_loads,
+                            .cluster = snapshot_->health_state.get()};
+  Candidates candidates(tier.members, snapshot_->passive, now, &tried_, context);
   // Members added to tried_ past this point are left out of this pick only.
   const std::size_t tried_before = tried_.size();
   Pick chosen;
@@ -104,7 +107,7 @@ void TryList::report_failure(const Pick& pick, FailureCause /*cause*/) {
 }
 
 void TryList::report_success(const Pick& pick, Nanos latency) {
-  record_success(pick.state(), latency);
+  record_success(pick.state(), latency, clock_.now(), snapshot_->health_state.get());
   if (claimed_trial_ == &pick.state()) claimed_trial_ = nullptr;
 }
 

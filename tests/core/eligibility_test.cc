@@ -172,7 +172,7 @@ TEST_P(EveryPolicy, PanicPicksMembersOutOnlyByInference) {
   FastRng rng(3);
   Candidates normal(h.members(), kPassive, kNow, nullptr);
   EXPECT_EQ(h.policy().pick(PickRequest{normal, rng, 5}), kNoPick);
-  Candidates panicking(h.members(), kPassive, kNow, nullptr, /*panic=*/true);
+  Candidates panicking(h.members(), kPassive, kNow, nullptr, {.panic = true});
   EXPECT_EQ(h.policy().pick(PickRequest{panicking, rng, 5}), 0u);
 }
 

@@ -21,13 +21,9 @@ namespace fulcrum::core::policies {
 
 namespace {
 
-constexpr int kUnknownLoadCountsAs = 50;
-
 uint64_t effective_weight(const Candidates& c, std::size_t i) {
   if (c.weight(i) == 0 || !c.usable(i)) return 0;
-  int load = c[i].state->agent_load.load(std::memory_order_relaxed);
-  load = load == kAgentLoadUnknown ? kUnknownLoadCountsAs : std::clamp(load, 0, 100);
-  return uint64_t{c.weight(i)} * static_cast<uint64_t>(101 - load);
+  return c.effective_weight(i);
 }
 
 class Agent final : public Policy {

@@ -1,16 +1,20 @@
-// Least latency: a light version of Finagle's and Linkerd's "peak EWMA" balancer. Power of two
-// choices (as power_of_two.cc: weighted draws, cross-multiplied comparison) where a member's cost
-// is its latency EWMA times (in_flight + 1), divided by its weight: a fast server is preferred
-// until its queue makes it as slow as a slower idle one.
+// Least latency: Finagle's and Linkerd's "peak EWMA" balancer. Power of two choices (as
+// power_of_two.cc: weighted draws, cross-multiplied comparison) where a member's cost is its
+// latency estimate times (in_flight + 1), divided by its effective weight: a fast server is
+// preferred until its queue makes it as slow as a slower idle one.
 //
-// A server with no latency sample yet (EWMA 0) costs 0, so servers new to the tier get tried
-// and earn a sample. Unlike Finagle there is no penalty for a sample-less server with requests
-// outstanding; those count only in the tie-break. Equal costs (typically two sample-less
-// servers) fall back to power_of_two's in_flight / weight comparison, then to the first draw.
+// Estimates are Peak-EWMAs that decay towards the cluster's typical latency while they get no
+// samples (latency.h), so a server that had one slow reading is tried again soon instead of being
+// starved, and one that really is slower keeps getting clearly less.
 //
-// Lock-free and O(1): two alias-table draws and four relaxed loads.
+// A server with no latency sample yet (estimate 0) costs 0, so servers new to the tier get tried
+// and earn a sample. Equal costs (typically two sample-less servers) fall back to power_of_two's
+// in_flight / weight comparison, then to the first draw, itself weighted.
+//
+// Lock-free and O(1): two alias-table draws and a few relaxed loads.
 #include <algorithm>
 
+#include "core/latency.h"
 #include "core/policies/weighted_draw.h"
 #include "core/policy.h"
 
@@ -20,14 +24,8 @@ namespace {
 
 using u128 = unsigned __int128;
 
-uint64_t load_plus_one(const ServerState& s) {
-  return static_cast<uint64_t>(std::max(s.in_flight.load(std::memory_order_relaxed), 0)) + 1;
-}
-
-// EWMA (up to 63 bits) * (in_flight + 1) (up to 32) * weight (32) needs 128 bits.
-u128 cost(const ServerState& s) {
-  const int64_t ewma = std::max<int64_t>(s.latency_ewma_ns.load(std::memory_order_relaxed), 0);
-  return static_cast<u128>(ewma) * load_plus_one(s);
+u128 in_flight(const ServerState& s) {
+  return static_cast<u128>(std::max(s.in_flight.load(std::memory_order_relaxed), 0));
 }
 
 class LeastLatency final : public Policy {
@@ -42,10 +40,14 @@ class LeastLatency final : public Policy {
     const std::size_t b = d.second;
     const ServerState& sa = *c[a].state;
     const ServerState& sb = *c[b].state;
-    const u128 a_cost = cost(sa) * c.weight(b);
-    const u128 b_cost = cost(sb) * c.weight(a);
+    const int64_t typical = typical_latency(c.cluster());
+    const auto estimate_a = static_cast<u128>(latency_estimate(sa, c.now(), typical));
+    const auto estimate_b = static_cast<u128>(latency_estimate(sb, c.now(), typical));
+    // Estimate (63 bits) x (in_flight + 1) (32) x effective weight (39) fits in 128 bits.
+    const u128 a_cost = estimate_a * (in_flight(sa) + 1) * c.effective_weight(b);
+    const u128 b_cost = estimate_b * (in_flight(sb) + 1) * c.effective_weight(a);
     if (a_cost != b_cost) return b_cost < a_cost ? b : a;
-    return load_plus_one(sb) * c.weight(a) < load_plus_one(sa) * c.weight(b) ? b : a;
+    return in_flight(sb) * c.effective_weight(a) < in_flight(sa) * c.effective_weight(b) ? b : a;
   }
 
  private:

@@ -53,19 +53,18 @@ class AliasTable {
 };
 
 /// Redraws before a weighted draw gives up on hitting a usable member and the caller falls back
-/// to a scan. Eight misses in a row mean most of the weight is unusable.
-inline constexpr int kMaxDraws = 8;
+/// to a scan. Sixteen misses in a row mean most of the weight is unusable (or, with agents, most
+/// servers report heavy loads): the chance of that with half the weight usable is 1 in 65,536.
+inline constexpr int kMaxDraws = 16;
 
-/// Whether drawn member `i` may be taken: usable, not `avoid`, and through the weight seam. The
-/// table holds configured weights; when Candidates::weight(i) has dropped below that (slow start,
-/// agent weights), the member is kept with probability weight(i) / configured, so effective
-/// weights act without a rebuild. Weights above the configured one are capped at it.
-inline bool accept(const AliasTable& table, const Candidates& c, Rng& rng, std::size_t i,
+/// Whether drawn member `i` may be taken: usable, not `avoid`, and through the agent-load step.
+/// The table holds configured weights; where agents report loads, a member is kept with
+/// probability (101 - load) / 101, so draws follow effective weights (policy.h) without a rebuild
+/// on every report. Without agents every load scales alike and the step is skipped.
+inline bool accept(const AliasTable&, const Candidates& c, Rng& rng, std::size_t i,
                    std::size_t avoid = kNoPick) {
   if (i == avoid || !c.usable(i)) return false;
-  const uint32_t built = table.weight(i);
-  const uint32_t now = c.weight(i);
-  return now >= built || rng.below(built) < now;
+  return !c.agent_loads() || rng.below(kLoadScale) < load_factor(*c[i].state);
 }
 
 /// A weighted draw of a usable member other than `avoid`, or kNoPick after `attempts` misses.

@@ -4,7 +4,8 @@
 // drops by the total weight of the usable members. Over any sum(weights) picks each member gets
 // exactly its weight, interleaved rather than in bursts: weights 5, 1, 1 give a a b a c a a.
 // Unusable members neither accumulate nor count in the total, so a member returning from an
-// outage does not take a burst of requests to catch up.
+// outage does not take a burst of requests to catch up. Weights are effective weights: scaled
+// by the load each server's agent reports (policy.h), alike for all when there are no agents.
 //
 // A pick reads and rewrites every current weight as one step, which no single atomic covers, so
 // the state sits behind a small spin lock per policy, as nginx guards each upstream's peers with
@@ -51,8 +52,8 @@ class WeightedRoundRobin final : public Policy {
     int64_t total = 0;
     std::size_t best = kNoPick;
     for (std::size_t i = 0; i < n; ++i) {
-      const uint32_t w = c.weight(i);
-      if (w == 0 || !c.usable(i)) continue;
+      if (c.weight(i) == 0 || !c.usable(i)) continue;
+      const auto w = static_cast<int64_t>(c.effective_weight(i));
       current_[i] += w;
       total += w;
       if (best == kNoPick || current_[i] > current_[best]) best = i;
