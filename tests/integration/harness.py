@@ -6,8 +6,10 @@ The fulcrum binary comes from $FULCRUM_BIN (CTest sets it to the built target). 
   cd tests/integration && FULCRUM_BIN=../../build/X/bin/fulcrum python3 -m unittest -v test_failover
 """
 
+import collections
 import http.client
 import json
+import math
 import os
 import re
 import signal
@@ -195,10 +197,12 @@ def http_listener(name, cluster, **extra):
     return listener
 
 
-def cluster(name, backends, policy="round_robin", **extra):
-    item = {"name": name, "policy": policy,
-            "servers": [{"address": b.address if isinstance(b, Backend) else b}
-                        for b in backends]}
+def cluster(name, backends, policy="round_robin", weights=None, **extra):
+    """`weights`: one per backend, in order (each server's `weight`); None leaves the default."""
+    servers = [{"address": b.address if isinstance(b, Backend) else b} for b in backends]
+    for server, weight in zip(servers, weights or ()):
+        server["weight"] = weight
+    item = {"name": name, "policy": policy, "servers": servers}
     item.update(extra)
     return item
 
@@ -440,3 +444,129 @@ def picks_by_key(port, path, keys, header="X-User"):
             raise AssertionError("GET %s for %s answered %r" % (path, key, response))
         out[key] = response.header("X-Backend")
     return out
+
+
+# --- distribution: how a policy spreads requests over its servers -------------------------------
+
+def closed_port_address():
+    """A loopback address nobody listens on (a port the kernel handed out, then closed): a dead
+    server, whose connections are refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return "127.0.0.1:%d" % sock.getsockname()[1]
+
+
+def wait_down_by_checks(proxy, cluster_name, address, timeout=15):
+    """Returns once the proxy has logged that active checks took `address` out of the cluster."""
+    line = "cluster %s: server %s is down by health checks" % (cluster_name, address)
+    proxy.stdout.wait_for(lambda lines: any(line in text for _, text in lines), timeout,
+                          "'%s'" % line)
+
+
+def served_on_one_connection(port, count, path="/", headers_for=lambda i: {}, timeout=30):
+    """X-Backend of `count` GETs sent one at a time on one keep-alive connection; any status but
+    200 fails. `headers_for(i)`: extra headers of request i."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        names = []
+        for i in range(count):
+            conn.request("GET", path, headers=headers_for(i))
+            response = conn.getresponse()
+            body = response.read()
+            if response.status != 200:
+                raise AssertionError("GET %s (request %d) answered %d: %r"
+                                     % (path, i, response.status, body[:200]))
+            names.append(response.getheader("X-Backend"))
+        return names
+    finally:
+        conn.close()
+
+
+def served_concurrently(port, clients, per_client, path="/", timeout=30):
+    """X-Backend of every answer when `clients` threads, started together, each send `per_client`
+    GETs one at a time on their own keep-alive connection (so `clients` requests overlap)."""
+    start = threading.Barrier(clients)
+    results = [None] * clients
+
+    def client(slot):
+        try:
+            start.wait(timeout)
+            results[slot] = served_on_one_connection(port, per_client, path, timeout=timeout)
+        except Exception as e:  # Re-raised below, in the test's thread.
+            results[slot] = e
+
+    threads = [threading.Thread(target=client, args=(slot,)) for slot in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout * 2)
+    names = []
+    for result in results:
+        if not isinstance(result, list):
+            raise AssertionError("a concurrent client failed: %r" % (result,))
+        names += result
+    return names
+
+
+def shares_of(names, servers):
+    """{server: share of `names`} for each of `servers` (X-Backend ids); an answer from any other
+    server fails."""
+    counts = collections.Counter(names)
+    strangers = set(counts) - set(servers)
+    if strangers:
+        raise AssertionError("answers from unexpected servers %s: %s" % (strangers, counts))
+    return {server: counts[server] / len(names) for server in servers}
+
+
+def binomial_tolerance(share, count, sigmas=4.5):
+    """How far the measured share of a server picked with probability `share` in each of `count`
+    independent picks may stray: `sigmas` binomial standard deviations (4.5: a correct policy
+    fails about once in 150,000 comparisons)."""
+    return sigmas * math.sqrt(share * (1 - share) / count)
+
+
+class ShareTable:
+    """Measured shares, one row per case, printed to stderr as a table for docs/balancing.md."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, policy, scenario, traffic, shares, count):
+        self.rows.append((policy, scenario, traffic, str(count), format_shares(shares)))
+
+    def print(self, stream=None):
+        stream = stream or sys.stderr
+        stream.write("\n")  # After unittest's progress dots.
+        header = ("policy", "scenario", "traffic", "requests", "shares")
+        widths = [max(len(row[k]) for row in self.rows + [header]) for k in range(4)]
+        for row in [header] + self.rows:
+            stream.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4]
+                         + "\n")
+        stream.flush()
+
+
+class DistributionTestCase(ProxyTestCase):
+    """Measures shares through the proxy and records each case in the module's ShareTable."""
+
+    table = None  # A ShareTable; each test module sets its own and prints it when done.
+
+    def measure(self, policy, scenario, traffic, names, servers):
+        shares = shares_of(names, servers)
+        self.table.add(policy, scenario, traffic, shares, len(names))
+        return shares
+
+    def assert_shares_near(self, shares, expected, tolerance, what):
+        """Each server's share within `tolerance` (a number, or a function of the expected share)
+        of `expected`; one failure lists every share."""
+        wrong = []
+        for server, want in expected.items():
+            allowed = tolerance(want) if callable(tolerance) else tolerance
+            if abs(shares[server] - want) > allowed:
+                wrong.append("%s %.3f, expected %.3f +- %.3f" % (server, shares[server], want,
+                                                                 allowed))
+        if wrong:
+            self.fail("%s: %s (all shares: %s)" % (what, "; ".join(wrong), format_shares(shares)))
+
+
+def format_shares(shares):
+    return " ".join("%s %.3f" % item for item in shares.items())

@@ -1,0 +1,97 @@
+"""Shares of the randomised weighted policies through the real binary, counted by the X-Backend
+each answer carries (what the backends served): random, power_of_two and agent (no agent
+running, so every server's load counts as 50) all follow the weights 1, 2, 1, also with a fourth
+server that is dead (a closed port) and out by active checks. Sequential traffic is one request
+at a time on one keep-alive connection (idle servers); for power_of_two also 8 concurrent
+clients (8 threads, each with its own keep-alive connection) against equally fast servers that
+take 15 ms per request, with one worker and with two. Prints the measured shares."""
+
+import unittest
+
+from harness import (DistributionTestCase, ShareTable, binomial_tolerance, closed_port_address,
+                     cluster, config, http_listener, served_concurrently,
+                     served_on_one_connection, wait_down_by_checks)
+
+LIVE = ["b1", "b2", "b3"]
+DEAD_SERVER_CHECK = {"type": "tcp", "interval": "200ms", "timeout": "1s", "fall": 1,
+                     "jitter": "0%"}
+BY_WEIGHT = {"b1": 0.25, "b2": 0.5, "b3": 0.25}
+# Independent weighted draws: each share strays binomially. 1200 picks keep 4.5 standard
+# deviations within +-0.065 of 0.5 and +-0.056 of 0.25, so a correct policy essentially never
+# fails, while one that favours the heavier server at every tie (0.86 for weight 2) always does.
+SEQUENTIAL = 1200
+CLIENTS = 8
+PER_CLIENT = 80
+SLOW_PATH = "/slow/15"  # Equally fast servers, slow enough that the 8 clients' requests overlap.
+# Under load power_of_two compares whole requests in flight (2 to 4 per server), which only
+# approximates the weights: 0.03 on top of the binomial spread of the 640 picks.
+CONCURRENT_SLACK = 0.03
+
+TABLE = ShareTable()
+
+
+def tearDownModule():
+    TABLE.print()
+
+
+class RandomisedDistributionTest(DistributionTestCase):
+    table = TABLE
+
+    def setUp(self):
+        super().setUp()
+        b1, b2, b3 = [self.start_backend(name) for name in LIVE]
+        self.dead = closed_port_address()
+        # Agents are queried on a port where none listens: every load stays unknown.
+        no_agent = {"port": int(closed_port_address().rsplit(":", 1)[1]), "interval": "200ms"}
+        self.clusters = []
+        for policy in ("random", "power_of_two", "agent"):
+            extra = {"agent": no_agent} if policy == "agent" else {}
+            self.clusters.append(cluster(policy, [b1, b2, b3], policy, [1, 2, 1], **extra))
+            self.clusters.append(cluster(policy + "-dead", [b1, b2, b3, self.dead], policy,
+                                         [1, 2, 1, 1], health_check=DEAD_SERVER_CHECK, **extra))
+        self.listeners = [http_listener(c["name"], c["name"]) for c in self.clusters]
+        self.proxy = self.start_proxy(config(self.listeners, self.clusters, workers=1))
+        for policy in ("random", "power_of_two", "agent"):
+            wait_down_by_checks(self.proxy, policy + "-dead", self.dead)
+
+    def check_sequential(self, policy):
+        for scenario, listener in (("weights 1,2,1", policy),
+                                   ("1,2,1 + dead (1)", policy + "-dead")):
+            names = served_on_one_connection(self.proxy.port(listener), SEQUENTIAL)
+            shares = self.measure(policy, scenario, "sequential, 1 conn", names, LIVE)
+            with self.subTest(scenario=scenario):
+                self.assert_shares_near(shares, BY_WEIGHT,
+                                        lambda share: binomial_tolerance(share, SEQUENTIAL),
+                                        "%s sequential, %s" % (policy, scenario))
+
+    def test_random_follows_weights(self):
+        self.check_sequential("random")
+
+    def test_power_of_two_follows_weights_on_idle_servers(self):
+        self.check_sequential("power_of_two")
+
+    def test_agent_without_agents_follows_weights(self):
+        self.check_sequential("agent")
+
+    def check_concurrent(self, proxy, workers):
+        names = served_concurrently(proxy.port("power_of_two"), CLIENTS, PER_CLIENT, SLOW_PATH)
+        count = len(names)
+        shares = self.measure("power_of_two", "weights 1,2,1", "%d conns, %d worker(s), 15 ms"
+                              % (CLIENTS, workers), names, LIVE)
+        self.assert_shares_near(
+            shares, BY_WEIGHT,
+            lambda share: binomial_tolerance(share, count) + CONCURRENT_SLACK,
+            "power_of_two concurrent, %d workers" % workers)
+
+    def test_power_of_two_under_concurrent_load_follows_weights(self):
+        self.check_concurrent(self.proxy, 1)
+        proxy = self.start_proxy(config(self.listeners, self.clusters, workers=2))
+        self.check_concurrent(proxy, 2)
+        self.stop_proxy(proxy)
+
+    def tearDown(self):
+        self.stop_proxy(self.proxy)
+
+
+if __name__ == "__main__":
+    unittest.main()
