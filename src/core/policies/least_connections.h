@@ -12,9 +12,9 @@ namespace fulcrum::core::policies {
 inline constexpr std::size_t kLeastConnectionsScanMax = 16;
 
 /// Once no pick or on_load_changed is running: "" when every tree node is exact (a leaf holds its
-/// member's key, or +inf while parked; an inner node the min of its children), otherwise the
-/// first mismatch. Always "" for a scanning policy. `policy` must come from
-/// make_least_connections.
+/// member's (load, deadline) key, or +inf while parked; an inner node the first of its
+/// children's), otherwise the first mismatch. Always "" for a scanning policy. `policy` must come
+/// from make_least_connections.
 std::string least_connections_check_for_test(const Policy& policy);
 
 /// How many members the tree holds parked (out of the tree as ineligible); 0 when scanning.

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <deque>
 #include <memory>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -41,13 +42,22 @@ class LeastConnections : public ::testing::TestWithParam<std::size_t> {
     return h;
   }
 
-  static void set_load(PolicyHarness& h, std::size_t i, int32_t active) {
-    h.state(i).active_connections = active;
+  static void set_load(PolicyHarness& h, std::size_t i, int32_t in_flight) {
+    h.state(i).in_flight = in_flight;
     h.policy().on_load_changed(i);
   }
   static void add_load(PolicyHarness& h, std::size_t i, int32_t delta) {
-    h.state(i).active_connections += delta;
+    h.state(i).in_flight += delta;
     h.policy().on_load_changed(i);
+  }
+  /// One request at a time, as sequential traffic: picked, in flight, finished before the next.
+  static std::size_t pick_one_request(PolicyHarness& h, Rng& rng) {
+    const std::size_t i = h.pick(rng);
+    if (i != kNoPick) {
+      add_load(h, i, 1);
+      add_load(h, i, -1);
+    }
+    return i;
   }
 };
 
@@ -64,23 +74,25 @@ TEST_P(LeastConnections, PicksTheLeastLoaded) {
   EXPECT_EQ(h.pick(rng), 3u);
 }
 
-TEST_P(LeastConnections, WeightedKeysCompareExactly) {
+TEST_P(LeastConnections, LoadIsInFlightPerWeightWithoutPlusOne) {
   auto owner = make({3, 1});
   PolicyHarness& h = *owner;
   FastRng rng(1);
-  // (1 + 1) / 3 < (0 + 1) / 1.
-  set_load(h, 0, 1);
+  // Open connections (TCP mode's count) are not what is balanced: in-flight requests are.
+  h.state(1).active_connections = 1000;
+  set_load(h, 0, 2);  // 2 / 3 > 0 / 1.
+  EXPECT_EQ(h.pick(rng), 1u);
+  set_load(h, 1, 1);  // 2 / 3 < 1 / 1.
   EXPECT_EQ(h.pick(rng), 0u);
-  EXPECT_EQ(h.pick(rng), 0u);
-  // (2 + 1) / 3 == (0 + 1) / 1: a tie, taken in turn.
-  set_load(h, 0, 2);
-  const std::size_t first = h.pick(rng);
-  EXPECT_EQ(h.pick(rng), 1 - first);
-  EXPECT_EQ(h.pick(rng), first);
-  // (3 + 1) / 3 > (0 + 1) / 1.
+  set_load(h, 0, 4);  // 4 / 3 > 1 / 1.
+  EXPECT_EQ(h.pick(rng), 1u);
+  // 3 / 3 == 1 / 1: equal loads take turns by weight, 3 picks to 1 in every 4.
   set_load(h, 0, 3);
-  EXPECT_EQ(h.pick(rng), 1u);
-  EXPECT_EQ(h.pick(rng), 1u);
+  // (Within one pick: the rotation is mid-way from the picks above.)
+  std::vector<int> counts(2, 0);
+  for (int k = 0; k < 400; ++k) counts[h.pick(rng)]++;
+  EXPECT_NEAR(counts[0], 300, 1);
+  EXPECT_NEAR(counts[1], 100, 1);
 }
 
 TEST_P(LeastConnections, WeightedRampUpFollowsWeights) {
@@ -93,21 +105,97 @@ TEST_P(LeastConnections, WeightedRampUpFollowsWeights) {
     picks.push_back(i);
     add_load(h, i, 1);
   }
-  // Keys (a+1)/3 and (b+1)/1; the ties at (2,0), (5,1), (8,2) go to member 1, the next in turn
-  // after member 0 won the pick before.
-  EXPECT_EQ(picks, (std::vector<std::size_t>{0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0}));
+  // Loads a / 3 and b / 1. Idle, member 0's first deadline (a third of a stride of weight 1)
+  // comes first; the equal loads at (3, 1), (6, 2), (9, 3) go to member 0 too, whose deadline
+  // runs three times slower and is still behind member 1's.
+  EXPECT_EQ(picks, (std::vector<std::size_t>{0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0}));
+}
+
+TEST_P(LeastConnections, SequentialTrafficInterleavesByWeight) {
+  auto owner = make({1, 2, 1});
+  PolicyHarness& h = *owner;
+  FastRng rng(1);
+  // Every server idle at every pick, so only the tie-break decides: smooth, b a b c, and the
+  // weight-2 server gets exactly half, not all, of the traffic.
+  for (int round = 0; round < 250; ++round) {
+    std::vector<std::size_t> picks;
+    for (int k = 0; k < 4; ++k) picks.push_back(pick_one_request(h, rng));
+    ASSERT_EQ(picks, (std::vector<std::size_t>{1, 0, 1, 2})) << "round " << round;
+  }
+}
+
+TEST_P(LeastConnections, SequentialTrafficRotatesEqualWeights) {
+  auto owner = make({5, 5, 5});
+  PolicyHarness& h = *owner;
+  FastRng rng(1);
+  for (int k = 0; k < 300; ++k) ASSERT_EQ(pick_one_request(h, rng), std::size_t(k % 3)) << k;
+}
+
+TEST_P(LeastConnections, AgentLoadScalesTheShare) {
+  auto owner = make({1, 1});
+  PolicyHarness& h = *owner;
+  h.state(0).agent_load = 0;   // Effective weight 1 x 101.
+  h.state(1).agent_load = 50;  // Effective weight 1 x 51.
+  h.rebuild();                 // First deadlines from these weights, as a new snapshot would.
+  FastRng rng(1);
+  std::size_t first = 0;
+  // Every prefix of the sequence stays within one pick of the 101 : 51 share.
+  for (std::size_t t = 1; t <= 152 * 20; ++t) {
+    first += pick_one_request(h, rng) == 0;
+    const double due = static_cast<double>(t) * 101 / 152;
+    ASSERT_LE(std::abs(static_cast<double>(first) - due), 1.0) << "after " << t << " picks";
+  }
+  EXPECT_EQ(first, 101u * 20);
+}
+
+TEST_P(LeastConnections, ConcurrentRequestsFollowWeights) {
+  const std::vector<uint32_t> weights{1, 2, 1, 3};
+  auto owner = make(weights);
+  PolicyHarness& h = *owner;
+  FastRng rng(5);
+  // Equally fast servers: a request holds its server for 1..20 ticks whichever it is; 100 are in
+  // flight at any time.
+  constexpr std::size_t kConcurrency = 100;
+  constexpr int kRequests = 70'000;
+  std::vector<std::pair<int, std::size_t>> open;  // (tick it finishes, server)
+  std::vector<std::size_t> counts(weights.size(), 0);
+  for (int tick = 0, started = 0; started < kRequests; ++tick) {
+    for (std::size_t k = 0; k < open.size();) {
+      if (open[k].first > tick) {
+        ++k;
+        continue;
+      }
+      add_load(h, open[k].second, -1);
+      open[k] = open.back();
+      open.pop_back();
+    }
+    while (open.size() < kConcurrency) {
+      const std::size_t i = h.pick(rng);
+      ASSERT_LT(i, weights.size());
+      add_load(h, i, 1);
+      open.emplace_back(tick + 1 + static_cast<int>(rng.below(20)), i);
+      counts[i]++;
+      ++started;
+    }
+  }
+  // Shares of requests, weights 1 : 2 : 1 : 3 of 7. Equal service times make each server's share
+  // its share of the requests in flight. Least connections keeps those within whole requests of
+  // weight x 100 / 7 (a server whose count is a request or two off still gets back each request
+  // that finishes there, since that makes it the least loaded), hence a tolerance of 2 / 100.
+  const double total = static_cast<double>(std::accumulate(counts.begin(), counts.end(), 0u));
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    EXPECT_NEAR(static_cast<double>(counts[i]) / total, weights[i] / 7.0, 2.0 / kConcurrency) << i;
+  }
+  EXPECT_EQ(least_connections_check_for_test(h.policy()), "");
 }
 
 TEST_P(LeastConnections, TiesRotateEvenly) {
   auto owner = make({1, 1, 1, 1});
   PolicyHarness& h = *owner;
   FastRng rng(1);
-  std::vector<std::size_t> first_four;
-  for (int k = 0; k < 4; ++k) first_four.push_back(h.pick(rng));
-  std::sort(first_four.begin(), first_four.end());
-  EXPECT_EQ(first_four, (std::vector<std::size_t>{0, 1, 2, 3}));
+  // Picks alone (no load notified) still advance the rotation.
   const auto counts = h.histogram(rng, 100'000);
-  for (std::size_t i = 0; i < 4; ++i) EXPECT_NEAR(counts[i], 25'000.0, 250.0) << i;
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(counts[i], 25'000u) << i;
 }
 
 TEST_P(LeastConnections, PickedMemberAlwaysHadTheLeastKey) {
@@ -117,13 +205,15 @@ TEST_P(LeastConnections, PickedMemberAlwaysHadTheLeastKey) {
   FastRng rng(7);
   std::vector<std::size_t> open;  // One entry per connection still open.
   for (int step = 0; step < 20'000; ++step) {
-    if (open.empty() || rng.below(2) == 0) {
+    // At most 200 open: loads then stay where the key's 10-bit mantissa orders them exactly
+    // (in_flight x weight <= 1024).
+    if (open.empty() || (open.size() < 200 && rng.below(2) == 0)) {
       const std::size_t i = h.pick(rng);
       ASSERT_LT(i, weights.size());
-      const int64_t a_i = h.state(i).active_connections + 1;
+      const int64_t a_i = h.state(i).in_flight;
       for (std::size_t j = 0; j < weights.size(); ++j) {
-        // (a_i + 1) / w_i <= (a_j + 1) / w_j, cross-multiplied.
-        const int64_t a_j = h.state(j).active_connections + 1;
+        // a_i / w_i <= a_j / w_j, cross-multiplied.
+        const int64_t a_j = h.state(j).in_flight;
         ASSERT_LE(a_i * weights[j], a_j * weights[i]) << "step " << step << " picked " << i;
       }
       add_load(h, i, 1);
@@ -136,7 +226,7 @@ TEST_P(LeastConnections, PickedMemberAlwaysHadTheLeastKey) {
     }
   }
   for (std::size_t i : open) add_load(h, i, -1);
-  for (std::size_t i = 0; i < weights.size(); ++i) EXPECT_EQ(h.state(i).active_connections, 0);
+  for (std::size_t i = 0; i < weights.size(); ++i) EXPECT_EQ(h.state(i).in_flight, 0);
   EXPECT_EQ(least_connections_check_for_test(h.policy()), "");
 }
 
@@ -147,10 +237,10 @@ TEST_P(LeastConnections, RequestFlowKeepsEqualServersWithinOne) {
   FastRng rng(3);
   std::deque<std::size_t> open;
   auto spread = [&] {
-    int32_t lo = h.state(0).active_connections, hi = lo;
+    int32_t lo = h.state(0).in_flight, hi = lo;
     for (std::size_t i = 1; i < kServers; ++i) {
-      lo = std::min(lo, h.state(i).active_connections.load());
-      hi = std::max(hi, h.state(i).active_connections.load());
+      lo = std::min(lo, h.state(i).in_flight.load());
+      hi = std::max(hi, h.state(i).in_flight.load());
     }
     return hi - lo;
   };
@@ -182,8 +272,8 @@ TEST_P(LeastConnections, SkipsEveryKindOfIneligibleMember) {
   }
   // The tree parks what it found ineligible (the fillers too), so picks stop meeting them.
   EXPECT_EQ(least_connections_parked_for_test(h.policy()), GetParam() == 0 ? 0 : GetParam() + 5);
-  EXPECT_EQ(h.state(5).active_connections + h.state(6).active_connections, 57);
-  EXPECT_LE(std::abs(h.state(5).active_connections - h.state(6).active_connections), 1);
+  EXPECT_EQ(h.state(5).in_flight + h.state(6).in_flight, 57);
+  EXPECT_LE(std::abs(h.state(5).in_flight - h.state(6).in_flight), 1);
 }
 
 TEST_P(LeastConnections, ZeroWeightIsNeverPicked) {
@@ -260,11 +350,11 @@ TEST_P(LeastConnections, CountersChangedWithoutNoticeAreCorrected) {
   // Busier than the index says (load counted while another policy object was current): the
   // pick's verification sees the real count.
   EXPECT_EQ(h.pick(rng), 0u);  // Also runs the first sweep, which would otherwise do the fixing.
-  h.state(0).active_connections = 10;
+  h.state(0).in_flight = 10;
   EXPECT_EQ(h.pick(rng), 1u);
   EXPECT_EQ(least_connections_check_for_test(h.policy()), "");
   // Idler than the index says: no pick looks at it, the next sweep does.
-  h.state(0).active_connections = 0;
+  h.state(0).in_flight = 0;
   // The scan sees it at once; the tree not before the sweep is due (the documented staleness).
   EXPECT_EQ(h.pick(rng), GetParam() == 0 ? 0u : 1u);
   h.clock().advance(100ms);
@@ -299,7 +389,7 @@ TEST(LeastConnectionsTree, RampUpFillsEveryMemberBeforeAnyGetsTwo) {
     const std::size_t i = h.pick(rng);
     ASSERT_LT(i, 1000u);
     ASSERT_EQ(seen[i]++, 0) << i;
-    h.state(i).active_connections++;
+    h.state(i).in_flight++;
     h.policy().on_load_changed(i);
   }
   EXPECT_EQ(least_connections_check_for_test(h.policy()), "");
@@ -311,7 +401,7 @@ TEST(LeastConnectionsTree, MostMembersDown) {
     if (i % 100 != 7) h.state(i).check_health = CheckHealth::kDown;
   }
   for (std::size_t i = 7; i < 1000; i += 100) {
-    h.state(i).active_connections = static_cast<int32_t>(i / 100);
+    h.state(i).in_flight = static_cast<int32_t>(i / 100);
     h.policy().on_load_changed(i);
   }
   FastRng rng(1);
@@ -321,7 +411,7 @@ TEST(LeastConnectionsTree, MostMembersDown) {
   for (int k = 0; k < 200; ++k) {
     const std::size_t i = h.pick(rng);
     ASSERT_EQ(i % 100, 7u) << i;
-    h.state(i).active_connections++;
+    h.state(i).in_flight++;
     h.policy().on_load_changed(i);
   }
   EXPECT_EQ(least_connections_parked_for_test(h.policy()), 990u);
@@ -331,7 +421,7 @@ TEST(LeastConnectionsTree, MostMembersDown) {
 TEST(LeastConnectionsTree, ManyTriedMembersFallBackToTheScan) {
   PolicyHarness h = large(20);
   for (std::size_t i = 0; i < 20; ++i) {
-    h.state(i).active_connections = static_cast<int32_t>(i < 12 ? 0 : 1 + i);
+    h.state(i).in_flight = static_cast<int32_t>(i < 12 ? 0 : 1 + i);
     h.policy().on_load_changed(i);
   }
   TriedSet tried;
@@ -345,12 +435,12 @@ TEST(LeastConnectionsTree, ScanThresholdIsWhereTheTreeStarts) {
   for (std::size_t n : {kLeastConnectionsScanMax, kLeastConnectionsScanMax + 1}) {
     PolicyHarness h = large(n);
     for (std::size_t i = 1; i < n; ++i) {
-      h.state(i).active_connections = 1;
+      h.state(i).in_flight = 1;
       h.policy().on_load_changed(i);
     }
     FastRng rng(1);
     EXPECT_EQ(h.pick(rng), 0u) << n;
-    h.state(0).active_connections = 5;  // Without notice: only a tree can hold a stale key.
+    h.state(0).in_flight = 5;  // Without notice: only a tree can hold a stale key.
     const bool tree = n > kLeastConnectionsScanMax;
     EXPECT_EQ(least_connections_check_for_test(h.policy()).empty(), !tree) << n;
     EXPECT_EQ(h.pick(rng), 1u) << n;
