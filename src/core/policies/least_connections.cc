@@ -181,6 +181,9 @@ class LeastConnections final : public Policy {
     for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
       const std::size_t i = find(excluded);
       if (i == kNoPick) break;  // Everything parked or excluded (or a race emptied the path).
+      // Taking i reads these; fetching them now overlaps their misses with eligibility's.
+      __builtin_prefetch(&deadlines_[i], 1);
+      __builtin_prefetch(&states_[i]);
       if (!c.usable(i)) {
         if (!c.eligible(i)) {
           park(i);
