@@ -36,6 +36,47 @@ core::FailureCause cause_of(std::error_code error) {
   return core::FailureCause::kReset;
 }
 
+// When the try-list has nothing left: find_server(), which in list order hands out the first
+// server even when every one is offline, so a connect keeps trying rather than failing at once.
+std::string manager_choice(const ServerManager& manager) {
+  std::optional<ServerHandle> server = manager.find_server();
+  return server ? server->address() : std::string();
+}
+
+// An alternative attempt's target: the policy's next server not yet tried by this connect; when
+// none is left, the manager's choice; the previous target when there is none either.
+void choose_alternative(core::TryList& tries, const ServerManager& manager, core::Pick& pick,
+                        std::string& address) {
+  if (core::Pick next = tries.next()) {
+    pick = next;
+    address = pick.member->spec.address;
+  } else if (std::string choice = manager_choice(manager); !choice.empty()) {
+    address = std::move(choice);
+  }
+}
+
+// The try-list reports for the server it handed out (and ends a trial it claimed); any other
+// target (the manager's choice, or set by on_reconnect) is reported by address.
+void report_failure(core::TryList& tries, ServerManager& manager, const core::Pick& pick,
+                    const std::string& address, std::error_code error) {
+  if (pick && pick.member->spec.address == address) {
+    // Rotation first: once passive tracking takes the server offline, it is no longer the first.
+    manager.notify_failed_server(address);
+    tries.report_failure(pick, cause_of(error));
+  } else {
+    manager.report_failure(address);
+  }
+}
+
+void report_success(core::TryList& tries, ServerManager& manager, const core::Pick& pick,
+                    const std::string& address, core::Nanos latency) {
+  if (pick && pick.member->spec.address == address) {
+    tries.report_success(pick, latency);
+  } else {
+    manager.report_success(address, latency);
+  }
+}
+
 }  // namespace
 
 namespace detail {
@@ -52,24 +93,28 @@ asio::awaitable<ConnectOutcome> run_connect(std::shared_ptr<const ConnectPlan> p
   core::TryList tries(manager.cluster().snapshot(), clock, rng,
                       static_cast<uint32_t>(1 + options.max_retries_alternative));
   core::Pick pick = tries.next();
-  std::string address = pick ? pick.member->spec.address : std::string();
+  std::string address = pick ? pick.member->spec.address : manager_choice(manager);
 
   asio::ip::tcp::socket socket(co_await asio::this_coro::executor);
   std::error_code error;
+  // Like a transport's host property, an address on_reconnect sets stays the target of the
+  // following attempts of its kind: same-address retries, or alternative ones.
+  bool alternative_set_by_application = false;
   for (int attempt = 1; attempt <= total; ++attempt) {
     if (attempt > 1) {
-      ReconnectEvent event{.alternative = attempt > options.max_retries,
+      const bool alternative = attempt > options.max_retries;
+      if (alternative && !alternative_set_by_application) {
+        choose_alternative(tries, manager, pick, address);
+      }
+      ReconnectEvent event{.alternative = alternative,
                            .retries_left = total - attempt + 1,
                            .address = address,
                            .error = error};
-      if (event.alternative) {
-        if (core::Pick next = tries.next()) {
-          pick = next;
-          event.address = pick.member->spec.address;
-        }
-      }
       if (options.on_reconnect) options.on_reconnect(event);
-      address = std::move(event.address);
+      if (event.address != address) {
+        alternative_set_by_application = alternative;
+        address = std::move(event.address);
+      }
     }
     if (address.empty()) {
       error = errc::no_server_available;
@@ -77,24 +122,11 @@ asio::awaitable<ConnectOutcome> run_connect(std::shared_ptr<const ConnectPlan> p
     }
     const core::Nanos started = clock.now();
     error = co_await connect_with_timeout(socket, address, options.connect_timeout);
-    // The try-list reports for the server it handed out (and ends a trial it claimed); a target
-    // set by on_reconnect is reported by address.
-    const bool picked = pick && pick.member->spec.address == address;
     if (!error) {
-      const core::Nanos latency = clock.now() - started;
-      if (picked) {
-        tries.report_success(pick, latency);
-      } else {
-        manager.report_success(address, latency);
-      }
+      report_success(tries, manager, pick, address, clock.now() - started);
       co_return ConnectOutcome{.connection = Connection{std::move(socket), address, attempt}};
     }
-    if (picked) {
-      tries.report_failure(pick, cause_of(error));
-      manager.notify_failed_server(address);
-    } else {
-      manager.report_failure(address);
-    }
+    report_failure(tries, manager, pick, address, error);
   }
 
   ConnectOutcome outcome{.error = errc::connection_lost,

@@ -30,9 +30,11 @@ namespace fulcrum::client {
 struct ReconnectEvent {
   bool alternative = false;  ///< The attempt is one of the max_retries_alternative ones.
   int retries_left = 0;      ///< Attempts left, this one included: counts down to 1.
-  /// Where the attempt will go: the previous target for a retry, the manager's next untried
-  /// eligible server for an alternative attempt (the previous target when there is none).
-  /// Assign to send the attempt elsewhere; later retries keep the new target.
+  /// Where the attempt will go: the previous target for a retry; for an alternative attempt,
+  /// the manager's next eligible server not yet tried by this connect, else find_server()'s,
+  /// else the previous target. Assign to send the attempt elsewhere: like a transport's host
+  /// property, the new target stays for the following attempts of the same kind (retries, or
+  /// alternative attempts) until assigned again.
   std::string address;
   std::error_code error;  ///< Why the previous attempt failed.
 };

@@ -21,6 +21,8 @@ namespace fulcrum::client {
 
 namespace {
 
+constexpr std::string_view kListOrderPolicy = "first_available";
+
 uint64_t random_seed() {
   std::random_device device;
   return (static_cast<uint64_t>(device()) << 32) ^ device();
@@ -51,6 +53,28 @@ const core::Member* find_member(const core::ClusterSnapshot& snapshot, std::stri
   return nullptr;
 }
 
+// The server list order hands out: the first eligible primary, else the first eligible backup.
+// When none is eligible, the first that only Fulcrum's own inferences rule out (judged as panic
+// mode would), marked offline: a client keeps trying it rather than failing at once. Nothing
+// when the operator or the servers themselves rule out every one.
+struct ListOrderPick {
+  const core::Member* member = nullptr;
+  bool offline = false;
+};
+
+ListOrderPick list_order_first(const core::ClusterSnapshot& snapshot, core::Nanos now) {
+  for (const bool inferences_ignored : {false, true}) {
+    for (const auto& tier : snapshot.tiers) {
+      for (const auto& member : tier.members) {
+        const core::Eligibility eligibility =
+            core::evaluate(member.spec, *member.state, snapshot.passive, now, inferences_ignored);
+        if (core::pickable(eligibility)) return {&member, inferences_ignored};
+      }
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 namespace detail {
@@ -73,6 +97,7 @@ struct ManagerState {
             core::ClusterOptions{
                 .name = options.name, .policy = options.policy, .passive = options.passive},
             {}),
+        list_order(options.policy == kListOrderPolicy),
         rng(options.seed != 0 ? options.seed : random_seed()) {}
 
   void publish_locked() { cluster.set_servers(servers); }
@@ -87,6 +112,7 @@ struct ManagerState {
   const std::shared_ptr<const core::Clock> clock;
   const std::shared_ptr<Pinger> pinger;
   core::Cluster cluster;
+  const bool list_order;  // Seed 001's policy: find_server() hands out a server while any is known.
   std::atomic<bool> offline{false};
 
   std::mutex mutex;
@@ -134,15 +160,22 @@ std::optional<ServerHandle> ServerManager::find_server() const {
   // A one-attempt try-list picks exactly as the proxy does (tiers, eligibility, trial claims);
   // it gives back a trial it claimed when it goes, since nothing is attempted here.
   core::TryList tries(snapshot, *state_->clock, thread_rng(), 1);
-  const core::Pick pick = tries.next();
-  if (!pick) return std::nullopt;
-  return ServerHandle(std::move(snapshot), *pick.member);
+  if (const core::Pick pick = tries.next()) return ServerHandle(snapshot, *pick.member);
+  if (!state_->list_order) return std::nullopt;
+  const ListOrderPick first = list_order_first(*snapshot, state_->clock->now());
+  if (first.member == nullptr) return std::nullopt;
+  return ServerHandle(std::move(snapshot), *first.member, first.offline);
 }
 
 void ServerManager::notify_failed_server(std::string_view address) {
   std::lock_guard lock(state_->mutex);
+  // Under the lock the published snapshot is the list's: the current first cannot move between
+  // this check and the rotation, so of concurrent reports about it exactly one rotates it.
+  const core::SnapshotPtr snapshot = state_->cluster.snapshot();
+  const ListOrderPick first = list_order_first(*snapshot, state_->clock->now());
+  if (first.member == nullptr || first.member->spec.address != address) return;
   auto it = find_address(state_->servers, address);
-  if (it == state_->servers.end() || std::next(it) == state_->servers.end()) return;
+  if (it == state_->servers.end()) return;
   std::rotate(it, std::next(it), state_->servers.end());
   state_->publish_locked();
 }
@@ -157,7 +190,13 @@ std::vector<core::ServerSpec> ServerManager::servers() const {
   return state_->servers;
 }
 
-bool ServerManager::is_offline() const { return state_->offline.load(std::memory_order_acquire); }
+bool ServerManager::is_offline() const {
+  if (state_->offline.load(std::memory_order_acquire)) return true;
+  const core::SnapshotPtr snapshot = state_->cluster.snapshot();
+  if (snapshot->size() == 0) return false;
+  const ListOrderPick first = list_order_first(*snapshot, state_->clock->now());
+  return first.member == nullptr || first.offline;
+}
 
 namespace {
 
@@ -261,10 +300,11 @@ void ServerManager::stop() {
 }
 
 void ServerManager::report_failure(std::string_view address) {
+  // Rotation first: once passive tracking takes the server offline, it is no longer the first.
+  notify_failed_server(address);
   if (auto server = state_->cluster.state_of(address)) {
     core::record_connect_failure(*server, state_->options.passive, state_->clock->now());
   }
-  notify_failed_server(address);
 }
 
 void ServerManager::report_success(std::string_view address, core::Nanos latency) {

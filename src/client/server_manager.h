@@ -51,17 +51,21 @@ struct ServerManagerOptions {
 /// the manager changes afterwards; cheap to copy (one reference count).
 class ServerHandle {
  public:
-  ServerHandle(core::SnapshotPtr snapshot, const core::Member& member)
-      : snapshot_(std::move(snapshot)), member_(&member) {}
+  ServerHandle(core::SnapshotPtr snapshot, const core::Member& member, bool offline = false)
+      : snapshot_(std::move(snapshot)), member_(&member), offline_(offline) {}
 
   const std::string& address() const { return member_->spec.address; }
   const core::ServerSpec& spec() const { return member_->spec; }
   /// Live counters and passive state, shared with the manager.
   core::ServerState& state() const { return *member_->state; }
+  /// No server was eligible when find_server() ran: this one is handed out anyway (list order
+  /// only) so that callers keep trying, and is expected to fail.
+  bool is_offline() const { return offline_; }
 
  private:
   core::SnapshotPtr snapshot_;
   const core::Member* member_;
+  bool offline_;
 };
 
 enum class RebalanceResult : uint8_t {
@@ -87,11 +91,16 @@ class ServerManager {
   void add_server(core::ServerSpec server);
   /// False when the address is unknown.
   bool remove_server(std::string_view address);
-  /// The first eligible server in list order (or the policy's choice), or nothing when no server
-  /// is eligible. Eligible: core/eligibility.h (enabled, not offline by passive tracking, agent
-  /// not -1...). Never blocks on I/O.
+  /// The first eligible server in list order (or the policy's choice). Eligible:
+  /// core/eligibility.h (enabled, not offline by passive tracking, agent not -1...). When none is
+  /// eligible, list order still hands out its first server that only Fulcrum's own inferences
+  /// rule out (passive tracking, checks), with is_offline() true, so callers keep trying; other
+  /// policies, and servers the operator or the servers themselves rule out, give nothing. Never
+  /// blocks on I/O.
   std::optional<ServerHandle> find_server() const;
-  /// Moves the server to the end of the list; unknown addresses are ignored.
+  /// Moves the server to the end of the list only when it is the current first: the one list
+  /// order hands out now (servers before it that find_server() skips do not count). A late
+  /// report, about a server that already moved, is ignored, as is an unknown address.
   void notify_failed_server(std::string_view address);
   /// Healthy and unhealthy servers alike.
   std::size_t num_servers() const;
@@ -103,7 +112,8 @@ class ServerManager {
   /// order is committed once a server answered; servers added or removed during the pings are
   /// reconciled. When no server answers the old order stays and the manager is offline.
   asio::awaitable<RebalanceResult> rebalance();
-  /// True when no server answered in the last rebalance that pinged.
+  /// True when no server answered in the last rebalance that pinged, or when servers are known
+  /// but none is eligible now (find_server() hands out offline ones or nothing).
   bool is_offline() const;
 
   /// Rebalances periodically on `executor` (through a strand), every rebalance_interval(clients,

@@ -1,3 +1,6 @@
+// Also: failure reports racing each other, late ones included, only ever rotate the current
+// first server.
+//
 // One ServerManager shared by four threads, each with its own io_context: three connect through
 // Connectors (callback and coroutine forms) and query the manager, the fourth adds, removes,
 // fails, rebalances and runs the periodic rebalance. Run under TSan (label "concurrency"): any
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "client/connector.h"
+#include "client/tcp_connect.h"
 #include "loopback.h"
 
 namespace fulcrum::client {
@@ -140,6 +144,69 @@ TEST(ClientConcurrency, FourThreadsShareOneManager) {
   servers_work.reset();
   servers_io.stop();
   servers_thread.join();
+}
+
+// Whether `servers` is `cycle` started at some point: what rotating only the first server to the
+// end can produce, and what moving any other server breaks.
+bool is_rotation_of(const std::vector<core::ServerSpec>& servers,
+                    const std::vector<std::string>& cycle) {
+  if (servers.size() != cycle.size()) return false;
+  std::size_t start = 0;
+  while (start < cycle.size() && cycle[start] != servers.front().address) ++start;
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    if (start == cycle.size() || servers[i].address != cycle[(start + i) % cycle.size()]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Seed 001's NotifyFailedServer under contention: four clients are handed the current first
+// server, really connect to it (refused) and report the failure. Clients handed the same server
+// report it nearly at once, and a slow one reports after other failures moved the list on. Only
+// the current first may rotate: any report moving a server from the middle breaks the cycle.
+TEST(ClientConcurrency, LateFailureReportsNeverReorderTheList) {
+  asio::io_context servers_io;  // Refusing servers (bound, not listening): nothing to run.
+  std::vector<std::unique_ptr<LoopbackServer>> down;
+  for (int i = 0; i < 5; ++i) down.push_back(std::make_unique<LoopbackServer>(servers_io, false));
+  // Passive tracking off: every server stays eligible, so the current first is the list's head.
+  auto manager = std::make_shared<ServerManager>(
+      ServerManagerOptions{.passive = {.offline_timeout = core::Nanos(0)}});
+  std::vector<std::string> cycle;
+  for (auto& server : down) {
+    manager->add_server({.address = server->address()});
+    cycle.push_back(server->address());
+  }
+
+  constexpr int kClients = 4;
+  constexpr int kReportsPerClient = 200;
+  std::atomic<int> broken{0};
+  auto client = [&] {
+    asio::io_context io;
+    for (int i = 0; i < kReportsPerClient; ++i) {
+      auto server = manager->find_server();
+      ASSERT_TRUE(server.has_value());
+      asio::ip::tcp::socket socket(io);
+      // The 5 s deadline only bounds a stuck attempt: loopback refuses at once.
+      const std::error_code error =
+          testing::run_coroutine(io, connect_with_timeout(socket, server->address(), 5s));
+      EXPECT_EQ(error, asio::error::connection_refused);
+      manager->report_failure(server->address());
+      if (!is_rotation_of(manager->servers(), cycle)) broken.fetch_add(1);
+    }
+  };
+  std::vector<std::thread> clients;
+  for (int id = 0; id < kClients; ++id) clients.emplace_back(client);
+  for (auto& t : clients) t.join();
+
+  EXPECT_EQ(broken.load(), 0);
+  EXPECT_TRUE(is_rotation_of(manager->servers(), cycle));
+  // Every failure, late or not, still reached passive tracking's counters.
+  uint64_t failures = 0;
+  for (auto& server : down) {
+    failures += manager->cluster().state_of(server->address())->failures_total.load();
+  }
+  EXPECT_EQ(failures, uint64_t{kClients * kReportsPerClient});
 }
 
 }  // namespace

@@ -182,6 +182,98 @@ TEST(Connector, LaterRetriesKeepTheTargetOnReconnectSet) {
   EXPECT_EQ(f.failures(down), 1u);
 }
 
+// Like a transport's host property: the address set before a retry stays for the remaining
+// retries; the alternative attempts then start again from the manager.
+TEST(Connector, AddressSetBeforeARetryStaysForTheRetriesOnly) {
+  Fixture f;
+  LoopbackServer a(f.io, false), b(f.io, false), c(f.io, false);
+  for (auto* s : {&a, &b, &c}) f.add(*s);
+  auto connector = f.connector(
+      {.max_retries = 3, .max_retries_alternative = 1, .on_reconnect = [&](ReconnectEvent& e) {
+         f.seen.push_back({e.alternative, e.retries_left, e.address, e.error});
+         if (f.seen.size() == 1) e.address = c.address();
+       }});
+  EXPECT_EQ(f.connect_with_callback(connector).ec, errc::connection_lost);
+  ASSERT_EQ(f.seen.size(), 3u);
+  EXPECT_EQ(f.seen[1].address, c.address());
+  EXPECT_FALSE(f.seen[1].alternative);
+  EXPECT_EQ(f.seen[2].address, b.address());  // The manager's next untried server.
+  EXPECT_TRUE(f.seen[2].alternative);
+  EXPECT_EQ(f.failures(a), 1u);
+  EXPECT_EQ(f.failures(c), 2u);
+  EXPECT_EQ(f.failures(b), 1u);
+}
+
+// The address set before an alternative attempt stays for the following alternative attempts
+// until on_reconnect sets another, instead of the manager's next server replacing it.
+TEST(Connector, AddressSetBeforeAnAlternativeAttemptStaysUntilChangedAgain) {
+  Fixture f;
+  LoopbackServer a(f.io, false), b(f.io, false), c(f.io, false), d(f.io, false);
+  for (auto* s : {&a, &b, &c, &d}) f.add(*s);
+  auto connector = f.connector(
+      {.max_retries = 1, .max_retries_alternative = 4, .on_reconnect = [&](ReconnectEvent& e) {
+         f.seen.push_back({e.alternative, e.retries_left, e.address, e.error});
+         if (e.retries_left == 4) e.address = d.address();
+         if (e.retries_left == 2) e.address = c.address();
+       }});
+  EXPECT_EQ(f.connect_with_callback(connector).ec, errc::connection_lost);
+  const std::vector<std::string> prefilled = {b.address(), d.address(), d.address(), c.address()};
+  ASSERT_EQ(f.seen.size(), prefilled.size());
+  for (std::size_t i = 0; i < prefilled.size(); ++i) {
+    EXPECT_TRUE(f.seen[i].alternative) << i;
+    EXPECT_EQ(f.seen[i].address, prefilled[i]) << i;
+  }
+  // Attempts: a, then d, d, c, c.
+  EXPECT_EQ(f.failures(a), 1u);
+  EXPECT_EQ(f.failures(b), 0u);
+  EXPECT_EQ(f.failures(d), 2u);
+  EXPECT_EQ(f.failures(c), 2u);
+}
+
+// With list order, every server offline does not fail a connect at once: it tries the first
+// server find_server() hands out, and reaches it as soon as it listens again.
+TEST(Connector, KeepsTryingWhenEveryServerIsOffline) {
+  Fixture f({.passive = {.attempts = 1, .offline_timeout = 60s}});  // 60 s outlasts the test.
+  LoopbackServer a(f.io, false), b(f.io, false);
+  f.add(a);
+  f.add(b);
+  auto connector = f.connector({.max_retries = 1, .max_retries_alternative = 1});
+  ASSERT_EQ(f.connect_with_callback(connector).ec, errc::connection_lost);
+  ASSERT_EQ(f.manager->servers().front().address, a.address());  // Both failed and rotated.
+  ASSERT_TRUE(f.manager->is_offline());
+
+  f.seen.clear();
+  EXPECT_EQ(f.connect_with_callback(connector).ec, errc::connection_lost);
+  ASSERT_EQ(f.seen.size(), 1u);
+  EXPECT_EQ(f.seen[0].error, asio::error::connection_refused);  // Not no_server_available.
+  EXPECT_EQ(f.seen[0].address, b.address());  // The new first, after a rotated again.
+  EXPECT_EQ(f.failures(a), 2u);
+  EXPECT_EQ(f.failures(b), 2u);
+
+  a.listen();
+  auto outcome = f.connect_with_callback(connector);
+  ASSERT_FALSE(outcome.ec);
+  EXPECT_EQ(outcome.connection->address, a.address());
+  EXPECT_EQ(outcome.connection->attempts, 1);
+  EXPECT_FALSE(f.manager->is_offline());
+  EXPECT_TRUE(testing::run_until(f.io, [&] { return a.accepted() == 1; }));
+}
+
+TEST(Connector, OtherPoliciesFailAtOnceWhenEveryServerIsOffline) {
+  Fixture f({.policy = "round_robin", .passive = {.attempts = 1, .offline_timeout = 60s}});
+  LoopbackServer a(f.io, false);
+  f.add(a);
+  auto connector = f.connector({.max_retries = 1, .max_retries_alternative = 1});
+  ASSERT_EQ(f.connect_with_callback(connector).ec, errc::connection_lost);
+  ASSERT_EQ(f.failures(a), 2u);  // Offline after the first; the alternative retried it.
+
+  f.seen.clear();
+  EXPECT_EQ(f.connect_with_callback(connector).ec, errc::connection_lost);
+  ASSERT_EQ(f.seen.size(), 1u);
+  EXPECT_EQ(f.seen[0].error, errc::no_server_available);
+  EXPECT_EQ(f.failures(a), 2u);  // The network was not touched.
+}
+
 TEST(Connector, ConnectionLostGoesToTheHandlerWhenOneIsSet) {
   Fixture f;
   LoopbackServer down(f.io, false);
