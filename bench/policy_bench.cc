@@ -22,6 +22,8 @@ std::vector<Member> make_members(int64_t n) {
                           "." + std::to_string(i % 256) + ":8080";
     auto state = std::make_shared<ServerState>(address);
     state->latency_ewma_ns = 1'000'000 + (i * 7919) % 500'000;
+    // Sampled a moment ago, so least_latency computes a decay rather than taking a settled one.
+    state->latency_sampled_ns = SteadyClock().now().count();
     state->agent_load = static_cast<int8_t>(i % 90);
     members.push_back({ServerSpec{address, static_cast<uint32_t>(1 + i % 4), false}, state});
   }

@@ -9,7 +9,7 @@
 // sample. A server that really is slower keeps paying its peak on every such sample, so it still
 // gets clearly less.
 //
-// Decay time: 10 typical response times, at least 10 ms and at most 10 s. Finagle and Linkerd
+// Decay time: 10 typical response times, at least 1 ms and at most 10 s. Finagle and Linkerd
 // use a fixed 10 s, fine for RPC services answering in tens of milliseconds at modest rates; for a
 // service answering in 1 ms, 10 s means 10,000 requests go past a server that had one slow
 // reading. Measured in the cluster's own response times, a stale estimate is forgotten after a
@@ -29,7 +29,7 @@ namespace fulcrum::core {
 inline constexpr int kLatencyEwmaShift = 3;     ///< A sample below the estimate counts 1/8.
 inline constexpr int kTypicalLatencyShift = 4;  ///< Each sample counts 1/16 in the typical.
 inline constexpr int64_t kDecayTypicals = 10;
-inline constexpr Nanos kMinLatencyDecay = std::chrono::milliseconds(10);
+inline constexpr Nanos kMinLatencyDecay = std::chrono::milliseconds(1);
 inline constexpr Nanos kMaxLatencyDecay = std::chrono::seconds(10);
 
 /// How long a stale estimate takes to close 63 % (1 - 1/e) of its gap to `typical_ns`.

@@ -52,6 +52,14 @@ struct LaterFirst {
   }
 };
 
+// Scenarios set agent loads with `agent_load` events, so every cluster weighs them, as a proxy
+// cluster with agents does.
+core::ClusterOptions cluster_options(const ClusterConfig& config) {
+  core::ClusterOptions options{config.name, config.policy, config.passive};
+  options.health.agent_loads = true;
+  return options;
+}
+
 class Simulator {
  public:
   Simulator(const ClusterConfig& config, const Scenario& scenario, const SimulationOptions& options)
@@ -59,7 +67,7 @@ class Simulator {
         scenario_(scenario),
         options_(options),
         clock_(kStart),
-        cluster_(core::ClusterOptions{config.name, config.policy, config.passive}, config.servers),
+        cluster_(cluster_options(config), config.servers),
         reader_(cluster_),
         pick_rng_(scenario.seed),
         key_rng_(scenario.seed ^ kKeySeedSalt),

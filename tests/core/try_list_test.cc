@@ -179,8 +179,15 @@ TEST_F(TryListTest, SuccessFeedsLatencyEwma) {
   Pick p = tries.next();
   tries.report_success(p, std::chrono::microseconds(800));
   EXPECT_EQ(a->latency_ewma_ns.load(), 800'000);
+  EXPECT_EQ(cluster.health_state().typical_latency_ns.load(), 800'000);
+  // Peak-EWMA: a slower sample replaces the estimate at once, a faster one moves it 1/8 of the
+  // way; the cluster's typical latency takes 1/16 of each.
   tries.report_success(p, std::chrono::microseconds(1600));
-  EXPECT_EQ(a->latency_ewma_ns.load(), 800'000 + 800'000 / 8);
+  EXPECT_EQ(a->latency_ewma_ns.load(), 1'600'000);
+  EXPECT_EQ(cluster.health_state().typical_latency_ns.load(), 800'000 + 800'000 / 16);
+  tries.report_success(p, std::chrono::microseconds(800));
+  EXPECT_EQ(a->latency_ewma_ns.load(), 1'600'000 - 800'000 / 8);
+  EXPECT_EQ(a->latency_sampled_ns.load(), clock_.now().count());
 }
 
 TEST_F(TryListTest, LoadGuardCountsWhileAlive) {

@@ -35,7 +35,7 @@ class PolicyHarness {
 
   std::size_t pick(core::Rng& rng, std::optional<uint64_t> key = std::nullopt,
                    const core::TriedSet* tried = nullptr) {
-    core::Candidates candidates(members_, passive_, clock_.now(), tried);
+    core::Candidates candidates(members_, passive_, clock_.now(), tried, context_);
     return policy_->pick(core::PickRequest{candidates, rng, key});
   }
 
@@ -51,6 +51,15 @@ class PolicyHarness {
   }
 
   core::ServerState& state(std::size_t i) { return *members_[i].state; }
+  /// Member i's latency estimate, sampled now (so not decayed yet).
+  void set_latency(std::size_t i, int64_t ns) {
+    state(i).latency_ewma_ns = ns;
+    state(i).latency_sampled_ns = clock_.now().count();
+  }
+  /// The cluster's shared health state the picks see (typical latency).
+  core::ClusterHealthState& cluster_health() { return cluster_health_; }
+  /// Whether picks weigh agent loads in draws (a cluster with agents).
+  void set_agent_loads(bool on) { context_.agent_loads = on; }
   std::vector<core::Member>& members() { return members_; }
   core::Policy& policy() { return *policy_; }
   core::ManualClock& clock() { return clock_; }
@@ -59,6 +68,8 @@ class PolicyHarness {
   core::PassiveOptions passive_;
   core::ManualClock clock_;
   std::vector<core::Member> members_;
+  core::ClusterHealthState cluster_health_;
+  core::PickContext context_{.cluster = &cluster_health_};
   core::PolicyFactory factory_ = nullptr;
   std::unique_ptr<core::Policy> policy_;
 };

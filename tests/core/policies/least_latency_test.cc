@@ -1,6 +1,11 @@
-// Least latency (peak-EWMA-lite): cost = EWMA * (in_flight + 1) / weight, compared in pairs.
+// Least latency (Peak-EWMA): cost = estimate * (in_flight + 1) / effective weight, compared in
+// pairs; estimates decay towards the cluster's typical latency (core/latency.h).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+
+#include "core/latency.h"
 #include "fakes/ineligible.h"
 #include "fakes/policy_drivers.h"
 #include "fakes/policy_harness.h"
@@ -19,9 +24,9 @@ constexpr int64_t kMs = 1'000'000;
 
 TEST(LeastLatency, PrefersLowerEwmaTimesInFlightPlusOne) {
   PolicyHarness h("least_latency", {1, 1});
-  h.state(0).latency_ewma_ns = 1 * kMs;  // Idle: cost 1 ms.
-  h.state(1).latency_ewma_ns = kMs / 4;  // 250 us with 2 in flight: cost 0.75 ms.
-  h.state(1).in_flight = 2;              // The faster server wins despite its queue.
+  h.set_latency(0, 1 * kMs);  // Idle: cost 1 ms.
+  h.set_latency(1, kMs / 4);  // 250 us with 2 in flight: cost 0.75 ms.
+  h.state(1).in_flight = 2;   // The faster server wins despite its queue.
   auto rng = draws(2, {0, 1});
   EXPECT_EQ(h.pick(rng), 1u);
   h.state(1).in_flight = 4;  // 1.25 ms: now the idle slower server is cheaper.
@@ -32,8 +37,8 @@ TEST(LeastLatency, PrefersLowerEwmaTimesInFlightPlusOne) {
 
 TEST(LeastLatency, ServerWithoutSampleGetsTried) {
   PolicyHarness h("least_latency", {1, 1, 1});
-  h.state(0).latency_ewma_ns = 1;  // As fast as can be measured.
-  h.state(2).in_flight = 7;        // No sample yet: cost 0 whatever its queue.
+  h.set_latency(0, 1);       // As fast as can be measured.
+  h.state(2).in_flight = 7;  // No sample yet: cost 0 whatever its queue.
   auto rng = draws(3, {0, 2, 2, 0});
   EXPECT_EQ(h.pick(rng), 2u);
   EXPECT_EQ(h.pick(rng), 2u);
@@ -49,18 +54,18 @@ TEST(LeastLatency, TwoServersWithoutSamplesCompareLoad) {
 
 TEST(LeastLatency, CostIsDividedByWeight) {
   PolicyHarness h("least_latency", {2, 1});
-  h.state(0).latency_ewma_ns = 2 * kMs;  // 2 ms / weight 2 = 1 ms.
-  h.state(1).latency_ewma_ns = 1'100'000;
+  h.set_latency(0, 2 * kMs);  // 2 ms / weight 2 = 1 ms.
+  h.set_latency(1, 1'100'000);
   auto rng = draws(2, {1, 0});
   EXPECT_EQ(h.pick(rng), 0u);
-  h.state(1).latency_ewma_ns = 900'000;
+  h.set_latency(1, 900'000);
   EXPECT_EQ(h.pick(rng), 1u);
 }
 
 TEST(LeastLatency, SharesFollowWeightsAtEqualLatency) {
   // Equal EWMAs leave power_of_two's balance: 51.7% / 16.1% with 60 in flight (see there).
   PolicyHarness h("least_latency", {3, 1, 1, 1});
-  for (std::size_t i = 0; i < 4; ++i) h.state(i).latency_ewma_ns = 5 * kMs;
+  for (std::size_t i = 0; i < 4; ++i) h.set_latency(i, 5 * kMs);
   FastRng rng(1);
   auto counts = closed_loop(h, rng, 100'000, 60);
   EXPECT_NEAR(percent(counts, 0, 100'000), 51.67, 1.0);
@@ -71,19 +76,83 @@ TEST(LeastLatency, FasterServerCarriesMoreWork) {
   // Equal weights, 1 ms vs 4 ms, 50 in flight: balance is 1 * (x + 1) = 4 * (50 - x + 1), so
   // x = 40.6 of the 50 requests, 81.2% of picks, sit on the fast server (50% by load alone).
   PolicyHarness h("least_latency", {1, 1});
-  h.state(0).latency_ewma_ns = 1 * kMs;
-  h.state(1).latency_ewma_ns = 4 * kMs;
+  h.set_latency(0, 1 * kMs);
+  h.set_latency(1, 4 * kMs);
   FastRng rng(2);
   auto counts = closed_loop(h, rng, 100'000, 50);
   EXPECT_NEAR(percent(counts, 0, 100'000), 81.2, 1.5);
 }
 
+TEST(LeastLatency, StaleEstimateDecaysTowardsTheTypicalLatency) {
+  PolicyHarness h("least_latency", {1});
+  h.cluster_health().typical_latency_ns = 1 * kMs;  // Decay time: 10 ms.
+  h.set_latency(0, 21 * kMs);
+  const auto estimate = [&] { return latency_estimate(h.state(0), h.clock().now(), 1 * kMs); };
+  EXPECT_EQ(estimate(), 21 * kMs);
+  h.clock().advance(std::chrono::milliseconds(10));  // One decay time: 1 + 20 / e ms.
+  EXPECT_NEAR(static_cast<double>(estimate()), 8.357 * kMs, 0.01 * kMs);
+  h.clock().advance(std::chrono::milliseconds(200));
+  EXPECT_EQ(estimate(), 1 * kMs);
+  // A fast server idle for long drifts up to typical too: its speed is old news.
+  h.set_latency(0, kMs / 2);
+  h.clock().advance(std::chrono::milliseconds(200));
+  EXPECT_EQ(estimate(), 1 * kMs);
+}
+
+TEST(LeastLatency, DecayTimeIsTenTypicalResponseTimesWithinBounds) {
+  EXPECT_EQ(latency_decay_ns(0), kMinLatencyDecay.count());
+  EXPECT_EQ(latency_decay_ns(5 * kMs), 50 * kMs);
+  EXPECT_EQ(latency_decay_ns(5'000 * kMs), kMaxLatencyDecay.count());
+}
+
+/// One request at a time over three servers for `requests` requests, each answering in its
+/// `base` latency plus up to 20% of jitter, the clock moving by each response's latency. Server
+/// 2's first answer takes `first_of_2` instead. Returns the requests each server got.
+std::array<std::size_t, 3> sequential_with_latencies(std::array<int64_t, 3> base,
+                                                     int64_t first_of_2, int requests) {
+  PolicyHarness h("least_latency", {1, 1, 1});
+  FastRng rng(7);
+  FastRng jitter(8);
+  std::array<std::size_t, 3> counts{};
+  bool first = true;
+  for (int k = 0; k < requests; ++k) {
+    const std::size_t i = h.pick(rng);
+    int64_t latency = base[i] + static_cast<int64_t>(jitter.below(base[i] / 5 + 1));
+    if (i == 2 && first) {
+      latency = first_of_2;
+      first = false;
+    }
+    h.clock().advance(Nanos{latency});
+    record_latency(h.state(i), &h.cluster_health(), Nanos{latency}, h.clock().now());
+    counts[i]++;
+  }
+  return counts;
+}
+
+TEST(LeastLatency, OneSlowReadingDoesNotStarveAServer) {
+  // Three equal 1 ms servers; server 2's first answer took 30 ms (a connection set-up, a
+  // hiccup). Its estimate decays back to typical within a few 10 ms decay times, so of 300
+  // sequential requests it still gets its share (without decay it got 1 of 300).
+  const auto counts = sequential_with_latencies({kMs, kMs, kMs}, 30 * kMs, 300);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_GE(counts[i], 45u) << i;   // 15%
+    EXPECT_LE(counts[i], 150u) << i;  // 50%
+  }
+}
+
+TEST(LeastLatency, AReallySlowerServerStillGetsClearlyLess) {
+  // Server 2 answers in 4 ms, the others in 1 ms: each fresh sample renews its peak.
+  const auto counts = sequential_with_latencies({kMs, kMs, 4 * kMs}, 4 * kMs, 600);
+  EXPECT_GE(counts[2], 1u);  // Re-tried as its estimate decays, not starved...
+  EXPECT_LT(counts[2] * 3, std::min(counts[0], counts[1]));  // ...but clearly less.
+}
+
 TEST(LeastLatency, SkipsEveryKindOfIneligibleMember) {
   PolicyHarness h("least_latency", {1, 1, 1, 1, 1, 1, 1}, testing::passive_on());
   testing::make_ineligible_each_way(h, 1);
-  for (std::size_t i = 1; i <= 5; ++i) h.state(i).latency_ewma_ns = 0;  // The most tempting.
-  h.state(0).latency_ewma_ns = 3 * kMs;
-  h.state(6).latency_ewma_ns = 3 * kMs;
+  for (std::size_t i = 1; i <= 5; ++i) h.set_latency(i, 0);  // The most tempting.
+  h.set_latency(0, 3 * kMs);
+  h.set_latency(6, 3 * kMs);
   FastRng rng(3);
   auto counts = closed_loop(h, rng, 100'000, 10);
   for (std::size_t i = 1; i <= 5; ++i) EXPECT_EQ(counts[i], 0u) << i;
@@ -93,7 +162,7 @@ TEST(LeastLatency, SkipsEveryKindOfIneligibleMember) {
 
 TEST(LeastLatency, NeverReturnsTriedMembers) {
   PolicyHarness h("least_latency", {1, 1, 1});
-  h.state(1).latency_ewma_ns = 100 * kMs;
+  h.set_latency(1, 100 * kMs);
   TriedSet tried;
   tried.insert(&h.state(0));
   tried.insert(&h.state(2));

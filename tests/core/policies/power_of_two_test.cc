@@ -36,18 +36,38 @@ TEST(PowerOfTwo, TieGoesToTheFirstDraw) {
 }
 
 TEST(PowerOfTwo, WeightsByCrossMultiplication) {
-  // Weight 3 with in_flight x against weight 1 with in_flight 1: (x + 1) * 1 vs (1 + 1) * 3.
+  // Weight 3 with in_flight x against weight 1 with in_flight 1: x * 1 vs 1 * 3.
   PolicyHarness h("power_of_two", {3, 1});
   h.state(1).in_flight = 1;
-  h.state(0).in_flight = 4;  // 5 < 6: the heavier server wins despite more in flight.
+  h.state(0).in_flight = 2;  // 2 < 3: the heavier server wins despite more in flight.
   auto rng = draws(2, {1, 0});
   EXPECT_EQ(h.pick(rng), 0u);
-  h.state(0).in_flight = 5;  // 6 == 6: tie, first draw.
+  h.state(0).in_flight = 3;  // 3 == 3: tie, first draw.
   EXPECT_EQ(h.pick(rng), 1u);
   auto reversed = draws(2, {0, 1});
   EXPECT_EQ(h.pick(reversed), 0u);
-  h.state(0).in_flight = 6;  // 7 > 6.
+  h.state(0).in_flight = 4;  // 4 > 3.
   EXPECT_EQ(h.pick(reversed), 1u);
+}
+
+TEST(PowerOfTwo, IdleTieGoesToTheFirstDrawWhateverTheWeights) {
+  // Nothing in flight: 0 * w == 0 * w, so the weighted first draw decides.
+  PolicyHarness h("power_of_two", {1, 2, 1});
+  auto rng = draws(3, {0, 1, 2, 1});
+  EXPECT_EQ(h.pick(rng), 0u);
+  EXPECT_EQ(h.pick(rng), 2u);
+}
+
+TEST(PowerOfTwo, AgentLoadsScaleTheComparison) {
+  // Equal weights, one in flight each: the server whose agent reports load 0 (factor 101) is
+  // lighter per unit of weight than one reporting 50 (factor 51).
+  PolicyHarness h("power_of_two", {1, 1});
+  h.state(0).agent_load = 50;
+  h.state(1).agent_load = 0;
+  h.state(0).in_flight = 1;
+  h.state(1).in_flight = 1;
+  auto rng = draws(2, {0, 1});
+  EXPECT_EQ(h.pick(rng), 1u);
 }
 
 TEST(PowerOfTwo, RedrawsUntilTheSecondIsDistinct) {
@@ -58,24 +78,40 @@ TEST(PowerOfTwo, RedrawsUntilTheSecondIsDistinct) {
 }
 
 TEST(PowerOfTwo, SharesFollowWeightsUnderLoad) {
-  // At balance (in_flight_i + 1) / weight_i is equal for all: with 60 in flight that puts
-  // 64 * 3 / 6 - 1 = 31 on member 0 (51.7% of picks) and 9.67 on each other (16.1%); the +1
-  // slightly favours the heavy server. Without weights it would be 25% each.
+  // At balance in_flight_i / weight_i is equal for all: with 60 in flight that puts 30 on
+  // member 0 (50% of picks) and 10 on each other (16.7%). Without weights it would be 25% each.
   PolicyHarness h("power_of_two", {3, 1, 1, 1});
   FastRng rng(1);
   auto counts = closed_loop(h, rng, 100'000, 60);
-  EXPECT_NEAR(percent(counts, 0, 100'000), 51.67, 1.0);
-  for (std::size_t i = 1; i < 4; ++i) EXPECT_NEAR(percent(counts, i, 100'000), 16.11, 1.0) << i;
+  EXPECT_NEAR(percent(counts, 0, 100'000), 50.0, 1.0);
+  for (std::size_t i = 1; i < 4; ++i) EXPECT_NEAR(percent(counts, i, 100'000), 16.67, 1.0) << i;
 }
 
-TEST(PowerOfTwo, IdleServersAreToldApartByWeight) {
-  // Nothing in flight: the heavier of each pair wins, so member 0 gets every pair it is in:
-  // drawn first with p = 3/6, or second after another with p = 3/6 * 3/5; 80% in all.
-  PolicyHarness h("power_of_two", {3, 1, 1, 1});
+TEST(PowerOfTwo, IdleTrafficFollowsTheWeights) {
+  // One request at a time: every comparison is a tie, won by the weighted first draw. Weights
+  // 1, 2, 1 give 25 / 50 / 25 % (a fair coin between two distinct draws would give 29/42/29,
+  // always preferring the heavier 7/86/7). 100,000 picks: one standard deviation is 0.16%.
+  PolicyHarness h("power_of_two", {1, 2, 1});
   FastRng rng(2);
   auto counts = h.histogram(rng, 100'000);
-  EXPECT_NEAR(percent(counts, 0, 100'000), 80.0, 1.5);
-  for (std::size_t i = 1; i < 4; ++i) EXPECT_NEAR(percent(counts, i, 100'000), 6.67, 1.5) << i;
+  EXPECT_NEAR(percent(counts, 0, 100'000), 25.0, 1.0);
+  EXPECT_NEAR(percent(counts, 1, 100'000), 50.0, 1.0);
+  EXPECT_NEAR(percent(counts, 2, 100'000), 25.0, 1.0);
+}
+
+TEST(PowerOfTwo, IdleTrafficFollowsAgentLoads) {
+  // Equal weights, agents reporting loads 0 and 50 (factors 101 and 51) and one not reporting
+  // (counted as 50): draws keep a member with probability factor / 101, so shares are
+  // 101 : 51 : 51 = 49.8 / 25.1 / 25.1 %.
+  PolicyHarness h("power_of_two", {1, 1, 1});
+  h.set_agent_loads(true);
+  h.state(0).agent_load = 0;
+  h.state(1).agent_load = 50;
+  FastRng rng(3);
+  auto counts = h.histogram(rng, 100'000);
+  EXPECT_NEAR(percent(counts, 0, 100'000), 49.75, 1.0);
+  EXPECT_NEAR(percent(counts, 1, 100'000), 25.12, 1.0);
+  EXPECT_NEAR(percent(counts, 2, 100'000), 25.12, 1.0);
 }
 
 TEST(PowerOfTwo, SkipsEveryKindOfIneligibleMember) {

@@ -1,6 +1,7 @@
 // Weighted random over an alias table: shares within explicit bounds, bounded work.
 #include <gtest/gtest.h>
 
+#include "core/policies/weighted_draw.h"
 #include "fakes/ineligible.h"
 #include "fakes/policy_drivers.h"
 #include "fakes/policy_harness.h"
@@ -76,19 +77,24 @@ TEST(Random, NothingUsableSaysSoAfterBoundedWork) {
   for (std::size_t i = 0; i < 1'000; ++i) h.state(i).check_health = CheckHealth::kDown;
   CountingRng rng;
   EXPECT_EQ(h.pick(rng), kNoPick);
-  // Eight weighted draws of two raw draws each, plus the scan's starting point.
-  EXPECT_LE(rng.draws, 17u);
+  // kMaxDraws weighted draws of two raw draws each, plus the scan's starting point.
+  EXPECT_LE(rng.draws, 2u * policies::kMaxDraws + 1);
   PolicyHarness empty("random", {});
   EXPECT_EQ(empty.pick(rng), kNoPick);
 }
 
-TEST(Random, LowerWeightThroughTheCandidatesSeamActsWithoutRebuild) {
-  PolicyHarness h("random", {2, 2});
-  h.members()[0].spec.weight = 1;  // Seen by Candidates::weight; the table still says 2.
+TEST(Random, AgentLoadsScaleTheWeights) {
+  // Effective weight = weight x (101 - load): 2 x 101 (load 0) against 2 x 51 (load 50) and
+  // 1 x 51 (no report yet, counted as 50): 202 : 102 : 51.
+  PolicyHarness h("random", {2, 2, 1});
+  h.set_agent_loads(true);
+  h.state(0).agent_load = 0;
+  h.state(1).agent_load = 50;
   FastRng rng(6);
   auto counts = h.histogram(rng, 100'000);
-  EXPECT_NEAR(percent(counts, 0, 100'000), 33.33, 1.5);
-  EXPECT_NEAR(percent(counts, 1, 100'000), 66.67, 1.5);
+  EXPECT_NEAR(percent(counts, 0, 100'000), 56.90, 1.0);
+  EXPECT_NEAR(percent(counts, 1, 100'000), 28.73, 1.0);
+  EXPECT_NEAR(percent(counts, 2, 100'000), 14.37, 1.0);
 }
 
 }  // namespace

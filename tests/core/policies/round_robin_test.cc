@@ -34,6 +34,40 @@ TEST(RoundRobin, SkipsIneligibleAndNeverReturnsThem) {
   EXPECT_EQ(counts[0] + counts[2], 10'000u);
 }
 
+TEST(RoundRobin, AMemberTakenOutLeavesItsTurnsToAllTheOthers) {
+  // The fourth of four goes down: the rotation continues over the three left, each getting a
+  // third, instead of the member after it (the first) taking its turn too (a b c a a b c a...).
+  PolicyHarness h("round_robin", {1, 1, 1, 1});
+  FastRng rng(1);
+  std::vector<std::size_t> picks;
+  for (int k = 0; k < 4; ++k) picks.push_back(h.pick(rng));
+  h.state(3).check_health = CheckHealth::kDown;
+  for (int k = 0; k < 9; ++k) picks.push_back(h.pick(rng));
+  EXPECT_EQ(picks, (std::vector<std::size_t>{0, 1, 2, 3, 0, 1, 2, 0, 1, 2, 0, 1, 2}));
+}
+
+TEST(RoundRobin, AMemberInTheMiddleTakenOutKeepsTheOrder) {
+  PolicyHarness h("round_robin", {1, 1, 1, 1, 1});
+  h.state(1).admin_state = AdminState::kDisabled;
+  h.state(2).admin_state = AdminState::kDisabled;
+  FastRng rng(1);
+  std::vector<std::size_t> picks;
+  for (int k = 0; k < 6; ++k) picks.push_back(h.pick(rng));
+  EXPECT_EQ(picks, (std::vector<std::size_t>{0, 3, 4, 0, 3, 4}));
+  auto counts = h.histogram(rng, 30'000);
+  for (std::size_t i : {0u, 3u, 4u}) EXPECT_EQ(counts[i], 10'000u) << i;
+}
+
+TEST(RoundRobin, IgnoresAgentLoads) {
+  PolicyHarness h("round_robin", {1, 1, 1});
+  h.set_agent_loads(true);
+  h.state(0).agent_load = 100;
+  h.state(1).agent_load = 0;
+  FastRng rng(1);
+  auto counts = h.histogram(rng, 3'000);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(counts[i], 1'000u) << i;
+}
+
 TEST(RoundRobin, NeverReturnsTriedMembers) {
   PolicyHarness h("round_robin", {1, 1, 1});
   FastRng rng(1);

@@ -145,7 +145,7 @@ TEST(DrawTwo, NothingUsableAfterBoundedDraws) {
   const TwoChoices d = draw_two(table, c, rng);
   EXPECT_EQ(d.first, kNoPick);
   EXPECT_EQ(d.second, kNoPick);
-  EXPECT_LE(rng.draws, 2u * kMaxDraws + 1);  // Eight weighted draws, one scan start.
+  EXPECT_LE(rng.draws, 2u * kMaxDraws + 1);  // kMaxDraws weighted draws, one scan start.
 }
 
 }  // namespace

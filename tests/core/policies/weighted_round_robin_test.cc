@@ -29,6 +29,17 @@ TEST(WeightedRoundRobin, ExactSharesOver120kPicks) {
   EXPECT_EQ(counts, (std::vector<std::size_t>{60'000, 20'000, 20'000, 20'000, 0}));
 }
 
+TEST(WeightedRoundRobin, AgentLoadsScaleTheWeights) {
+  // Equal weights, loads 0 and 50 reported, one agent silent (counted as 50): 101 : 51 : 51,
+  // exact over every 203 picks.
+  PolicyHarness h("weighted_round_robin", {1, 1, 1});
+  h.state(0).agent_load = 0;
+  h.state(1).agent_load = 50;
+  FastRng rng(1);
+  auto counts = h.histogram(rng, 203 * 100);
+  EXPECT_EQ(counts, (std::vector<std::size_t>{10'100, 5'100, 5'100, 0}));
+}
+
 TEST(WeightedRoundRobin, SkipsEveryKindOfIneligibleMember) {
   PolicyHarness h("weighted_round_robin", {2, 1, 1, 1, 1, 1, 1}, testing::passive_on());
   testing::make_ineligible_each_way(h, 1);
