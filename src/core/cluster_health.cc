@@ -11,16 +11,17 @@ namespace fulcrum::core {
 namespace {
 
 struct TierCount {
-  uint32_t considered = 0;  // Servers panic could bring back.
+  uint32_t considered = 0;  // Servers not out by the operator's or their own word.
   uint32_t healthy = 0;
 };
 
 void count(TierCount& tier, Eligibility e) {
-  // A server at its agent's maxconn is healthy, only busy; a trial is still passively offline.
+  // A server at its agent's maxconn is healthy, only busy; a trial is still passively offline,
+  // and passively offline is unhealthy though panic cannot lift it (cluster_health.h).
   if (e == Eligibility::kEligible || e == Eligibility::kAgentMaxconn) {
     ++tier.considered;
     ++tier.healthy;
-  } else if (inferred(e) || e == Eligibility::kTrial) {
+  } else if (inferred(e) || passively_offline(e) || e == Eligibility::kTrial) {
     ++tier.considered;
   }  // Else out by the operator's or the server's own word: not panic's business.
 }

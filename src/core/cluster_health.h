@@ -4,15 +4,19 @@
 // on, and the periodic sweep that keeps both current.
 //
 // Panic (Envoy's panic threshold, HAProxy has none): when fewer than panic_threshold percent of
-// a cluster's servers are healthy, eligibility ignores what Fulcrum inferred (checks, passive
-// tracking, ejection, a silent agent) so the load spreads over every server instead of crushing
-// the survivors. It is decided by the sweep, never on the request path, and read by each pick
-// as one relaxed load.
+// a cluster's servers are healthy, eligibility ignores what Fulcrum inferred from probes (active
+// checks, shared health, a silent agent, outlier ejection) so the load spreads over those servers
+// too instead of crushing the survivors. It never lifts passive tracking's offline period (real
+// connections failed; see eligibility.h). It is decided by the sweep, never on the request path,
+// and read by each pick as one relaxed load.
 //
-// What counts. Only servers panic could bring back are counted: a server the operator took out
-// or that said it is out (drain, maint, -1, down, weight 0) is neither healthy nor unhealthy,
-// so draining half a cluster for maintenance does not cause panic. Healthy: eligible now (a
-// server at its agent's maxconn is healthy, just busy). The ratio is over the primary servers:
+// What counts. A server the operator took out or that said it is out (drain, maint, -1, down,
+// weight 0) is neither healthy nor unhealthy, so draining half a cluster for maintenance does not
+// cause panic. Every other server counts; healthy: eligible now (a server at its agent's maxconn
+// is healthy, just busy). A passively offline server counts as unhealthy even though panic cannot
+// bring it back: the survivors carry its share all the same, and that load is what panic is
+// about (Envoy too counts every host that is not excluded, whatever made it unhealthy). Panic
+// then lifts what it can. The ratio is over the primary servers:
 // backups stand in for primaries that are all gone (the normal tier fallback), so while no
 // primary is healthy and a backup is, the cluster is not in panic - the backups serve, as
 // Envoy spills over to a lower priority before panicking. A cluster without primaries is
@@ -40,7 +44,8 @@ struct ClusterHealthState {
   std::atomic<uint64_t> panic_entered_total{0};
   std::atomic<uint64_t> ejections_total{0};
   std::atomic<uint64_t> returns_total{0};
-  /// As of the last sweep, for stats: servers panic could bring back, and how many are healthy.
+  /// As of the last sweep, for stats: servers counted for panic (not out by the operator's or
+  /// their own word), and how many are healthy.
   std::atomic<uint32_t> considered{0};
   std::atomic<uint32_t> healthy{0};
   /// Orders concurrent ejections so they cannot both remove the last eligible server (outlier.cc).

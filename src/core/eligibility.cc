@@ -4,7 +4,8 @@ namespace fulcrum::core {
 
 Eligibility evaluate_in_full(const ServerSpec& spec, const ServerState& state,
                              const PassiveOptions& passive, Nanos now, bool panic) {
-  // What the operator set or the server said first: explain shows the reason panic cannot lift.
+  // What the operator set or the server said first, then passive tracking: explain shows the
+  // reason panic cannot lift, when there is one.
   switch (state.admin_state.load(std::memory_order_relaxed)) {
     case AdminState::kEnabled:
       break;
@@ -35,26 +36,22 @@ Eligibility evaluate_in_full(const ServerSpec& spec, const ServerState& state,
       state.active_connections.load(std::memory_order_relaxed) >= static_cast<int64_t>(maxconn)) {
     return Eligibility::kAgentMaxconn;
   }
-  if (panic) return Eligibility::kEligible;
-  if (state.check_health.load(std::memory_order_relaxed) == CheckHealth::kDown) {
-    return Eligibility::kDownByChecks;
+  // Passive tracking saw real connections fail: panic does not lift that.
+  const PassiveStatus passive_now = passive_status(state, passive, now);
+  if (passive_now == PassiveStatus::kOffline) return Eligibility::kOffline;
+  if (passive_now == PassiveStatus::kTrialBusy) return Eligibility::kTrialBusy;
+  if (!panic) {
+    if (state.check_health.load(std::memory_order_relaxed) == CheckHealth::kDown) {
+      return Eligibility::kDownByChecks;
+    }
+    if (state.down_by_peers.load(std::memory_order_relaxed)) return Eligibility::kDownByPeers;
+    if (agent_health == AgentHealth::kSilent) return Eligibility::kAgentSilent;
+    if (state.ejected_until_ns.load(std::memory_order_relaxed) > now.count()) {
+      return Eligibility::kEjected;
+    }
   }
-  if (state.down_by_peers.load(std::memory_order_relaxed)) return Eligibility::kDownByPeers;
-  if (agent_health == AgentHealth::kSilent) return Eligibility::kAgentSilent;
-  if (state.ejected_until_ns.load(std::memory_order_relaxed) > now.count()) {
-    return Eligibility::kEjected;
-  }
-  switch (passive_status(state, passive, now)) {
-    case PassiveStatus::kOnline:
-      return Eligibility::kEligible;
-    case PassiveStatus::kOffline:
-      return Eligibility::kOffline;
-    case PassiveStatus::kTrialAvailable:
-      return Eligibility::kTrial;
-    case PassiveStatus::kTrialBusy:
-      return Eligibility::kTrialBusy;
-  }
-  return Eligibility::kEligible;
+  return passive_now == PassiveStatus::kTrialAvailable ? Eligibility::kTrial
+                                                       : Eligibility::kEligible;
 }
 
 std::string_view to_string(Eligibility e) {

@@ -13,10 +13,14 @@ namespace fulcrum::core {
 /// decided: every policy, the try-list, the health sweep and the admin API's explain read it
 /// from here.
 ///
-/// Reasons come in two kinds. What an operator set or the server itself said (admin state,
-/// weight 0, the agent's -1 / down / drain / maint / 0% / maxconn) always holds. What Fulcrum
-/// inferred (active checks, passive tracking, outlier ejection, a silent agent) is ignored while
-/// the cluster is in panic mode: balancing over every server beats crushing the few survivors.
+/// Reasons come in three kinds, checked in this order. What an operator set or the server itself
+/// said (admin state, weight 0, the agent's -1 / down / drain / maint / 0% / maxconn) always
+/// holds. Passive tracking's offline period always holds too: real connections to the server
+/// failed, so panic could only send requests to wait for the same failure (it still has its
+/// single trial after offline_timeout). What Fulcrum inferred from probes, which can be wrong
+/// while the server works (active checks, shared health, a silent agent, outlier ejection), is
+/// ignored while the cluster is in panic mode: balancing over every such server beats crushing
+/// the few survivors.
 enum class Eligibility : uint8_t {
   kEligible,
   kTrial,  ///< Eligible as the single trial after an offline period; must be claimed first.
@@ -30,21 +34,27 @@ enum class Eligibility : uint8_t {
   kAgentDrain,        ///< The agent said drain: no new requests, those in flight finish.
   kAgentWeightZero,   ///< The agent asked for 0% of the configured weight.
   kAgentMaxconn,      ///< As many connections as the agent's maxconn allows.
-  // Inferred by Fulcrum: panic mode overrides these. Keep them last: inferred() relies on it.
+  // Passive tracking: panic mode does not override these either.
+  kOffline,    ///< Too many failures in a row (passive.count), offline_timeout not over.
+  kTrialBusy,  ///< Offline period over, but another request is trying it.
+  // Inferred from probes: panic mode overrides these. Keep them last: inferred() relies on it.
   kDownByChecks,
   kDownByPeers,  ///< Shared health: a quorum of fulcrum instances report it down.
   kAgentSilent,  ///< No answer from the agent while the cluster sets require_response.
   kEjected,      ///< Outlier ejection: a run of 5xx or gateway errors, time not over.
-  kOffline,      ///< Passive tracking: too many connect failures, timeout not over.
-  kTrialBusy,    ///< Offline period over, but another request is trying it.
 };
 
 constexpr bool pickable(Eligibility e) {
   return e == Eligibility::kEligible || e == Eligibility::kTrial;
 }
 
-/// True for the reasons Fulcrum inferred, which panic mode ignores.
+/// True for the reasons Fulcrum inferred from probes, which panic mode ignores.
 constexpr bool inferred(Eligibility e) { return e >= Eligibility::kDownByChecks; }
+
+/// True while passive tracking keeps the server out (panic or not).
+constexpr bool passively_offline(Eligibility e) {
+  return e == Eligibility::kOffline || e == Eligibility::kTrialBusy;
+}
 
 std::string_view to_string(Eligibility e);
 

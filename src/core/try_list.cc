@@ -9,11 +9,11 @@ namespace {
 constexpr int kMaxClaimRaces = 4;
 }  // namespace
 
-// The policy returned a usable member; only one passively offline can be a trial. Spares the
-// common pick a second full evaluate().
-bool TryList::may_be_trial(const ServerState& state, bool panic) const {
+// The policy returned a usable member; only one passively offline can be a trial, in panic or
+// not (panic does not lift passive tracking). Spares the common pick a second full evaluate().
+bool TryList::may_be_trial(const ServerState& state) const {
   const PassiveOptions& passive = snapshot_->passive;
-  return !panic && passive.enabled() &&
+  return passive.enabled() &&
          state.consecutive_failures.load(std::memory_order_relaxed) >= passive.attempts;
 }
 
@@ -67,9 +67,8 @@ Pick TryList::pick_from(TierKind kind, Nanos now, bool panic) {
     if (index == kNoPick) break;
     const Member& member = tier.members[index];
     const Pick pick{&member, kind, index};
-    if (may_be_trial(*member.state, panic) &&
-        evaluate(member.spec, *member.state, snapshot_->passive, now, panic) ==
-            Eligibility::kTrial) {
+    if (may_be_trial(*member.state) && evaluate(member.spec, *member.state, snapshot_->passive, now,
+                                                panic) == Eligibility::kTrial) {
       // Seed 000 after the offline timeout: exactly one request may try the server. No ramp for
       // it: the trial is a single request.
       bool expected = false;

@@ -80,7 +80,7 @@ class TryList {
 
  private:
   Pick pick_from(TierKind kind, Nanos now, bool panic);
-  bool may_be_trial(const ServerState& state, bool panic) const;
+  bool may_be_trial(const ServerState& state) const;
   bool admitted(uint32_t factor);
   void release_trial();
 

@@ -170,7 +170,7 @@ asio::awaitable<void> HealthService::maintain(Watch& watch) {
     if (swept.panic_changed && swept.panic) {
       spdlog::warn(
           "cluster {}: panic: {} of {} servers healthy (threshold {}%), balancing over "
-          "all of them",
+          "all of them except those offline by passive tracking",
           name, swept.healthy, swept.considered, snapshot->health.panic_threshold);
     } else if (swept.panic_changed) {
       spdlog::info("cluster {}: panic over: {} of {} servers healthy", name, swept.healthy,

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -77,15 +79,50 @@ TEST_F(Panic, BelowTheThresholdBalancesOverServersOutByInference) {
   EXPECT_EQ(picked(), (std::set<std::string>{"s0:80", "s2:80", "s3:80"}));
 }
 
-TEST_F(Panic, PassivelyOfflineServersComeBackInPanic) {
-  make(primaries(2));
+TEST_F(Panic, PassivelyOfflineServersStayOfflineInPanicUntilTheirTrial) {
+  make(primaries(3));
+  const Nanos failed_at = clock_.now();
   for (const char* a : {"s0:80", "s1:80"}) {
     state(a).consecutive_failures = 3;
-    state(a).last_failure_ns = clock_.now().count();
+    state(a).last_failure_ns = failed_at.count();
   }
-  EXPECT_EQ(picked(), (std::set<std::string>{"none"}));
+  // Offline counts as unhealthy (the survivor carries the load): 1 of 3 is panic...
+  const SweepResult r = run_sweep();
+  EXPECT_TRUE(r.panic);
+  EXPECT_EQ(r.considered, 3u);
+  EXPECT_EQ(r.healthy, 1u);
+  // ...but panic cannot bring them back before offline_timeout.
+  EXPECT_EQ(picked(), (std::set<std::string>{"s2:80"}));
+  clock_.set(failed_at + seconds(10) - Nanos(1));
+  EXPECT_EQ(picked(), (std::set<std::string>{"s2:80"}));
+
+  // Then exactly one trial each, however many requests are in flight.
+  clock_.set(failed_at + seconds(10));
+  std::vector<std::unique_ptr<TryList>> requests;
+  std::map<std::string, int> first_picks;
+  Pick s0_trial;
+  TryList* s0_request = nullptr;
+  for (int k = 0; k < 30; ++k) {
+    requests.push_back(std::make_unique<TryList>(cluster_->snapshot(), clock_, rng_, 1));
+    const Pick p = requests.back()->next();
+    ASSERT_TRUE(p);
+    ++first_picks[p.member->spec.address];
+    if (p.member->spec.address == "s0:80") {
+      s0_trial = p;
+      s0_request = requests.back().get();
+    }
+  }
+  EXPECT_EQ(first_picks["s0:80"], 1);
+  EXPECT_EQ(first_picks["s1:80"], 1);
+  EXPECT_EQ(first_picks["s2:80"], 28);
+
+  // A failed trial starts a new offline period, in panic as outside it.
+  ASSERT_NE(s0_request, nullptr);
+  s0_request->report_failure(s0_trial, FailureCause::kTimeout);
+  requests.clear();
   EXPECT_TRUE(run_sweep().panic);
-  EXPECT_EQ(picked(), (std::set<std::string>{"s0:80", "s1:80"}));
+  clock_.advance(seconds(9));
+  EXPECT_EQ(picked(200).count("s0:80"), 0u);
 }
 
 TEST_F(Panic, WhatTheServerOrTheOperatorSaidStaysOut) {

@@ -1,5 +1,6 @@
-// Eligibility: every reason, which one wins when several hold, what panic mode may override, and
-// that every registered policy honours the reasons added for agents and outlier ejection.
+// Eligibility: every reason, which one wins when several hold, what panic mode may override (not
+// passive tracking), and that every registered policy honours the reasons added for agents and
+// outlier ejection.
 #include "core/eligibility.h"
 
 #include <gtest/gtest.h>
@@ -81,7 +82,7 @@ TEST(Eligibility, EachWayGivesItsReason) {
   }
 }
 
-TEST(Eligibility, PanicOverridesOnlyWhatFulcrumInferred) {
+TEST(Eligibility, PanicOverridesOnlyWhatFulcrumInferredFromProbes) {
   for (const Way& way : ways()) {
     ServerState s("a:1");
     way.apply(s);
@@ -94,6 +95,37 @@ TEST(Eligibility, PanicOverridesOnlyWhatFulcrumInferred) {
   }
   ServerState s("a:1");
   EXPECT_EQ(evaluate({"a:1", 0}, s, kPassive, kNow, true), Eligibility::kZeroWeight);
+}
+
+TEST(Eligibility, PanicKeepsAPassivelyOfflineServerOutUntilItsTrial) {
+  // Down by checks too: panic lifts that verdict, not the offline period.
+  ServerState s("a:1");
+  s.check_health = CheckHealth::kDown;
+  s.consecutive_failures = 3;
+  s.last_failure_ns = kNow.count();
+  for (const bool panic : {false, true}) {
+    EXPECT_EQ(evaluate({"a:1"}, s, kPassive, kNow, panic), Eligibility::kOffline) << panic;
+    EXPECT_EQ(evaluate({"a:1"}, s, kPassive, kNow + seconds(10) - Nanos(1), panic),
+              Eligibility::kOffline)
+        << panic;
+  }
+  // Offline period over: the single trial in panic; without panic the checks still hold it out.
+  const Nanos over = kNow + seconds(10);
+  EXPECT_EQ(evaluate({"a:1"}, s, kPassive, over, /*panic=*/true), Eligibility::kTrial);
+  EXPECT_EQ(evaluate({"a:1"}, s, kPassive, over, /*panic=*/false), Eligibility::kDownByChecks);
+  s.trial_in_progress = true;
+  EXPECT_EQ(evaluate({"a:1"}, s, kPassive, over, /*panic=*/true), Eligibility::kTrialBusy);
+}
+
+TEST(Eligibility, PassiveTrackingIsNamedBeforeWhatPanicCanLift) {
+  // Explain shows the reason that holds in panic too.
+  ServerState s("a:1");
+  s.ejected_until_ns = (kNow + seconds(1)).count();
+  s.consecutive_failures = 3;
+  s.last_failure_ns = kNow.count();
+  EXPECT_EQ(evaluate({"a:1"}, s, kPassive, kNow), Eligibility::kOffline);
+  s.agent_admin = AgentAdmin::kMaint;
+  EXPECT_EQ(evaluate({"a:1"}, s, kPassive, kNow, true), Eligibility::kAgentMaint);
 }
 
 TEST(Eligibility, WhatTheServerOrOperatorSaidWinsOverWhatWasInferred) {
@@ -139,12 +171,12 @@ TEST(Eligibility, AgentWordsThatKeepTheServerIn) {
 
 TEST(Eligibility, EveryReasonHasItsOwnText) {
   std::set<std::string> texts;
-  for (int e = 0; e <= static_cast<int>(Eligibility::kTrialBusy); ++e) {
+  for (int e = 0; e <= static_cast<int>(Eligibility::kEjected); ++e) {
     const std::string_view text = to_string(static_cast<Eligibility>(e));
     EXPECT_NE(text, "unknown") << e;
     texts.emplace(text);
   }
-  EXPECT_EQ(texts.size(), static_cast<std::size_t>(Eligibility::kTrialBusy) + 1);
+  EXPECT_EQ(texts.size(), static_cast<std::size_t>(Eligibility::kEjected) + 1);
 }
 
 // Every policy, through Candidates: a member ineligible in any new way is never picked, and a

@@ -2,16 +2,20 @@
 
 Panic: when fewer than `panic_threshold` of a cluster's servers pass their health checks, the
 proxy balances over all of them rather than crush the survivor; a cluster with panic off
-(`panic_threshold: 0`) watching the same servers sends everything to the survivor.
+(`panic_threshold: 0`) watching the same servers sends everything to the survivor. Panic never
+lifts passive tracking: black-holed servers (connects time out) stay offline until their single
+trial after `offline_timeout`, in panic as outside it.
 
 Outlier ejection: a server answering a run of 5xx is ejected for `base_ejection_time` (no
 request reaches it meanwhile) and returns when that time is over."""
 
 import re
+import time
 import unittest
 from collections import Counter
 
 from harness import ProxyTestCase, cluster, config, get, http_listener, wait_until
+from test_health_checks import BlackHole
 
 CHECKS = {"type": "http", "path": "/health", "interval": "200ms", "fast_interval": "100ms",
           "timeout": "500ms", "jitter": "0%", "rise": 1, "fall": 1}
@@ -58,7 +62,7 @@ class PanicTest(ProxyTestCase):
             log_time(proxy, r"cluster %s: server %s is down by health checks"
                             % (name, re.escape(b.address)))
         log_time(proxy, r"cluster panicky: panic: 1 of 3 servers healthy \(threshold 50%\), "
-                        r"balancing over all of them")
+                        r"balancing over all of them except those offline by passive tracking")
         spread = served(panicky, 60)
         self.assertEqual(set(spread), {"a", "b", "c"}, spread)
         self.assertGreaterEqual(min(spread.values()), 10, spread)
@@ -69,6 +73,79 @@ class PanicTest(ProxyTestCase):
         get(a.port, "/set-health/200")
         log_time(proxy, r"cluster panicky: panic over: 2 of 3 servers healthy")
         self.assertEqual(set(served(panicky, 20)), {"a", "c"})
+        self.stop_proxy(proxy)
+
+
+class PanicKeepsPassiveTrackingTest(ProxyTestCase):
+    CONNECT_S = 0.4
+    OFFLINE_S = 2.0
+    LOAD_S = 6.0
+
+    def black_hole(self):
+        hole = BlackHole()
+        self.addCleanup(hole.close)
+        return hole
+
+    def test_black_holed_servers_cost_one_connect_timeout_per_offline_timeout_in_panic(self):
+        live = self.start_backend("live")
+        holes = [self.black_hole(), self.black_hole()]
+        proxy = self.start_proxy(config(
+            [http_listener("web", "app")],
+            [cluster("app", [holes[0].address, holes[1].address, live],  # default panic: 50%
+                     passive={"attempts": 1, "offline_timeout": "%ds" % self.OFFLINE_S},
+                     timeouts={"connect": "%dms" % (self.CONNECT_S * 1000)})]))
+        port = proxy.port("web")
+        # The first requests meet each hole once: both offline, 1 of 3 healthy, panic.
+        deadline = time.monotonic() + 10
+        records_before = 0
+        while "cluster app: panic: 1 of 3 servers healthy" not in proxy.stdout.text():
+            self.assertLess(time.monotonic(), deadline, "no panic:\n" + proxy.stdout.text())
+            self.assertEqual(get(port, "/").status, 200)
+            records_before += 1
+
+        # Steady load from one client, in panic.
+        proxy.wait_access_log(max(records_before, 1))
+        latencies = []
+        started = time.monotonic()
+        while time.monotonic() - started < self.LOAD_S:
+            sent = time.monotonic()
+            response = get(port, "/")
+            latencies.append(time.monotonic() - sent)
+            self.assertEqual(response.status, 200, response)
+        window = time.monotonic() - started
+        records = proxy.wait_access_log(records_before + len(latencies))
+        self.assertNotIn("cluster app: panic over", proxy.stdout.text())
+
+        # Each failed connect to a hole is a retry (the live server never fails), and a hole's
+        # failures are at least offline_timeout apart (its trial comes only then), whatever the
+        # machine's load: at most floor(window / offline_timeout) + 1 per hole.
+        hole_attempts = sum(r["retries"] for r in records[records_before:])
+        bound = len(holes) * (int(window / self.OFFLINE_S) + 1)
+        self.assertLessEqual(hole_attempts, bound, "connect timeouts to the holes in %.1f s"
+                             % window)
+        slow = [t for t in latencies if t >= self.CONNECT_S]
+        self.assertLessEqual(len(slow), bound, "requests that waited for a connect timeout")
+        # And the trials do happen in panic: each hole's offline period ended at least once.
+        self.assertGreaterEqual(hole_attempts, len(holes))
+        self.stop_proxy(proxy)
+
+    def test_a_lone_server_offline_gets_503_at_once_in_panic(self):
+        hole = self.black_hole()
+        proxy = self.start_proxy(config(
+            [http_listener("web", "lone")],
+            [cluster("lone", [hole.address], passive={"attempts": 1, "offline_timeout": "60s"},
+                     timeouts={"connect": "1s"})]))
+        port = proxy.port("web")
+        self.assertEqual(get(port, "/").status, 502)  # Waited for the connect timeout once.
+        log_time(proxy, r"cluster lone: panic: 0 of 1 servers healthy")
+        for _ in range(10):
+            sent = time.monotonic()
+            response = get(port, "/")
+            took = time.monotonic() - sent
+            self.assertEqual(response.status, 503, response)
+            # No connection attempt: well under the 1 s connect timeout, with room for a loaded
+            # machine under ASan.
+            self.assertLess(took, 0.5)
         self.stop_proxy(proxy)
 
 
