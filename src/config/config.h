@@ -137,10 +137,15 @@ struct HealthCheckConfig {
   bool operator==(const HealthCheckConfig&) const = default;
 };
 
+/// The agents' standard port (Equalizer's, and fulcrum-agent's default).
+inline constexpr uint16_t kStandardAgentPort = 1510;
+
 /// Server agents (seed 004, HAProxy agent-check).
 struct AgentConfig {
-  uint16_t port = 0;  ///< 0: no agent (unless a server sets agent_port).
-  std::string send;   ///< Sent after connecting; empty: nothing, just read.
+  /// 0: no agent (unless a server sets agent_port). Without an `agent` section it stays 0; a
+  /// section without `port` sets kStandardAgentPort.
+  uint16_t port = 0;
+  std::string send;  ///< Sent after connecting; empty: nothing, just read.
   Nanos interval{std::chrono::seconds(1)};
   Nanos timeout{std::chrono::milliseconds(500)};
   bool require_response = false;  ///< true: a silent agent takes its server out.

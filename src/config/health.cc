@@ -137,8 +137,10 @@ HealthCheckConfig read_health_check(const Source& source, const Field& field) {
 AgentConfig read_agent(const Source& source, const Field& field) {
   const MapReader m(source, field, schema::kAgent);
   AgentConfig c;
-  if (const Field* f = m.find("port"))
+  c.port = kStandardAgentPort;
+  if (const Field* f = m.find("port")) {
     c.port = static_cast<uint16_t>(read_uint(source, *f, 0, 65535));
+  }
   if (const Field* f = m.find("send")) {
     c.send = read_string(source, *f);
     if (c.send.size() > kMaxSendBytes) {

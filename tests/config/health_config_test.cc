@@ -131,6 +131,14 @@ TEST(HealthConfig, BadValuesNameTheirPosition) {
             "t.yaml:5:31: expected a duration greater than 0, got '0'");
 }
 
+TEST(HealthConfig, AgentSectionWithoutPortQueriesTheStandardPort) {
+  EXPECT_EQ(load_cluster("    agent: {}\n").agent.port, 1510);
+  EXPECT_EQ(load_cluster("    agent: { interval: 2s }\n").agent.port, 1510);
+  // port 0: off, except for servers with their own agent_port.
+  EXPECT_EQ(load_cluster("    agent: { port: 0 }\n").agent.port, 0);
+  EXPECT_EQ(load_cluster("").agent.port, 0);  // No agent section: no agents.
+}
+
 TEST(HealthConfig, Agent) {
   const AgentConfig a = load_cluster(
                             "    agent:\n"

@@ -14,7 +14,8 @@ from collections import Counter
 from harness import ProxyTestCase, cluster, config, get, http_listener
 from test_fulcrum_agent import Agent
 
-FAST_AGENT = {"interval": "100ms", "timeout": "500ms"}
+# port 0: only the server given an agent_port has an agent.
+FAST_AGENT = {"port": 0, "interval": "100ms", "timeout": "500ms"}
 
 
 def shares(port, count, path="/who"):

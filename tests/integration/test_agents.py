@@ -13,7 +13,9 @@ from collections import Counter
 
 from harness import ProxyTestCase, cluster, config, get, http_listener, wait_until
 
-FAST_AGENT = {"interval": "100ms", "timeout": "500ms"}
+# port 0: only servers with their own agent_port have an agent (without it, every server's agent
+# would be queried on the standard port, 1510).
+FAST_AGENT = {"port": 0, "interval": "100ms", "timeout": "500ms"}
 
 
 class Agent:
