@@ -53,6 +53,28 @@ HashKey read_hash_key(const Source& source, const Field& field) {
   return {};
 }
 
+// A list of schema::kFailureKindWords: `retry_on` or passive `count`. connect_failure must be
+// listed: both always act on it, and a list that leaves it out would say otherwise.
+core::FailureKinds read_failure_kinds(const Source& source, const Field& field,
+                                      std::string_view always_because) {
+  core::FailureKinds kinds;
+  for (const Field& item : read_list(source, field)) {
+    const auto kind =
+        static_cast<core::FailureKind>(read_choice(source, item, schema::kFailureKindWords));
+    if (kinds.contains(kind)) {
+      source.fail(item.mark(),
+                  fmt::format("'{}' is listed twice in '{}'",
+                              schema::kFailureKindWords[static_cast<int>(kind)], field.key));
+    }
+    kinds.add(kind);
+  }
+  if (!kinds.contains(core::FailureKind::kConnectFailure)) {
+    source.fail(field.mark(),
+                fmt::format("'{}' must list connect_failure ({})", field.key, always_because));
+  }
+  return kinds;
+}
+
 // `seen` maps each cluster name read so far to its line, to report duplicates.
 ClusterConfig read_cluster(const Source& source, const Field& item,
                            std::map<std::string, int>& seen) {
@@ -84,9 +106,17 @@ ClusterConfig read_cluster(const Source& source, const Field& item,
     if (const Field* g = p.find("offline_timeout")) {
       c.passive.offline_timeout = read_duration(source, *g, /*allow_zero=*/true);
     }
+    if (const Field* g = p.find("count")) {
+      c.passive.count = read_failure_kinds(
+          source, *g, "connect failures always count; offline_timeout: 0 turns tracking off");
+    }
   }
   if (const Field* f = m.find("retries")) {
     c.retries = static_cast<uint32_t>(read_uint(source, *f, 0, kMaxRetries));
+  }
+  if (const Field* f = m.find("retry_on")) {
+    c.retry_on = read_failure_kinds(
+        source, *f, "a request the server never received always goes to the next server");
   }
   if (const Field* f = m.find("timeouts")) {
     const MapReader t(source, *f, schema::kClusterTimeouts);

@@ -183,8 +183,11 @@ struct ClusterConfig {
   HashKey hash_key;
   /// Addresses are canonical "host:port" ("[v6]:port"), host lower-cased.
   std::vector<core::ServerSpec> servers;
-  core::PassiveOptions passive;
+  core::PassiveOptions passive;  ///< passive.count: the failures that count towards attempts.
   uint32_t retries = 2;
+  /// Failures after which a request goes to the next server. connect_failure always; the others
+  /// only for requests that may be replayed (idempotent, body entirely buffered).
+  core::FailureKinds retry_on{core::FailureKind::kConnectFailure};
   ClusterTimeouts timeouts;
   uint32_t max_idle_per_server = 64;
   uint32_t max_connections_per_server = 0;  ///< 0 = unlimited.

@@ -24,9 +24,9 @@ inline constexpr std::string_view kListenerLimitKeys[] = {"max_connections", "ma
 inline constexpr std::string_view kRouteKeys[] = {"match", "cluster"};
 inline constexpr std::string_view kRouteMatchKeys[] = {"host", "path_prefix"};
 inline constexpr std::string_view kClusterKeys[] = {
-    "name", "policy",   "hash_key",     "servers", "passive",    "retries",         "timeouts",
-    "pool", "limits",   "health_check", "agent",   "slow_start", "panic_threshold", "outlier",
-    "tls",  "discovery"};
+    "name",       "policy",          "hash_key", "servers", "passive",      "retries",
+    "retry_on",   "timeouts",        "pool",     "limits",  "health_check", "agent",
+    "slow_start", "panic_threshold", "outlier",  "tls",     "discovery"};
 inline constexpr std::string_view kServerKeys[] = {"address", "weight", "backup", "agent_address",
                                                    "agent_port"};
 inline constexpr std::string_view kHealthCheckKeys[] = {
@@ -38,7 +38,10 @@ inline constexpr std::string_view kAgentKeys[] = {
 inline constexpr std::string_view kOutlierKeys[] = {"consecutive_5xx", "consecutive_gateway_errors",
                                                     "base_ejection_time", "max_ejection_time",
                                                     "max_ejection_percent"};
-inline constexpr std::string_view kPassiveKeys[] = {"attempts", "offline_timeout"};
+inline constexpr std::string_view kPassiveKeys[] = {"attempts", "offline_timeout", "count"};
+/// The words of a cluster's `retry_on` and `passive.count`, in core::FailureKind order.
+inline constexpr std::string_view kFailureKindWords[] = {"connect_failure", "reset_before_response",
+                                                         "response_timeout"};
 inline constexpr std::string_view kClusterTimeoutKeys[] = {"connect", "response", "idle"};
 inline constexpr std::string_view kPoolKeys[] = {"max_idle_per_server"};
 inline constexpr std::string_view kClusterLimitKeys[] = {"max_connections_per_server"};

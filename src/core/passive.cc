@@ -14,9 +14,12 @@ PassiveStatus passive_status(const ServerState& state, const PassiveOptions& opt
                                                                  : PassiveStatus::kTrialAvailable;
 }
 
-void record_connect_failure(ServerState& state, const PassiveOptions& options, Nanos now) {
-  state.failures_total.fetch_add(1, std::memory_order_relaxed);
-  if (!options.enabled()) return;
+void record_failure(ServerState& state, const PassiveOptions& options, FailureKind kind,
+                    Nanos now) {
+  if (kind == FailureKind::kConnectFailure) {
+    state.failures_total.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (!options.enabled() || !options.count.contains(kind)) return;
   // Timestamp first: a reader that sees the new count must not pair it with an old timestamp and
   // judge the offline period already over.
   state.last_failure_ns.store(now.count(), std::memory_order_relaxed);

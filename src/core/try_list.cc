@@ -100,9 +100,11 @@ Pick TryList::pick_from(TierKind kind, Nanos now, bool panic) {
 
 bool TryList::admitted(uint32_t factor) { return rng_.below(kFullAdmission) < factor; }
 
-void TryList::report_failure(const Pick& pick, FailureCause /*cause*/) {
-  record_connect_failure(pick.state(), snapshot_->passive, clock_.now());
-  if (claimed_trial_ == &pick.state()) claimed_trial_ = nullptr;
+void TryList::report_failure(const Pick& pick, FailureCause cause) {
+  record_failure(pick.state(), snapshot_->passive, kind_of(cause), clock_.now());
+  // A failure passive.count leaves out ends the trial without a verdict: the next request may
+  // try the server again.
+  if (claimed_trial_ == &pick.state()) release_trial();
 }
 
 void TryList::report_success(const Pick& pick, Nanos latency) {

@@ -5,19 +5,10 @@
 
 #include "core/cluster.h"
 #include "core/outlier.h"
+#include "core/passive.h"
 #include "core/tried_set.h"
 
 namespace fulcrum::core {
-
-/// Why a connection to a server failed. Only failures before any byte reached the server feed
-/// passive tracking (seed 003: a server's own error answer never reroutes).
-enum class FailureCause : uint8_t {
-  kNameLookup,
-  kRefused,
-  kTimeout,
-  kUnreachable,
-  kReset,
-};
 
 /// One candidate handed out by a TryList.
 struct Pick {
@@ -62,7 +53,8 @@ class TryList {
   /// The next server to try, or an empty Pick (see end_reason()).
   Pick next();
 
-  /// The attempt on `pick` failed before the server received anything.
+  /// The attempt on `pick` failed: passive tracking counts it if the cluster's passive.count
+  /// holds its kind (passive.h). Ends the request's trial of that server either way.
   void report_failure(const Pick& pick, FailureCause cause);
   /// The server answered; `latency` is from connect start to the first response byte.
   void report_success(const Pick& pick, Nanos latency);

@@ -130,8 +130,10 @@ asio::awaitable<void> HttpSession::run() {
       }
       any_attempt = true;
       core::LoadGuard load(tries.snapshot(), pick, core::LoadKind::kConnection);
-      // A pooled connection the server closed meanwhile is retried once on a fresh connection
-      // to the same server; requests that cannot be replayed only ever get fresh connections.
+      // A pooled connection the server closed before any byte of the response counts as a
+      // connect failure that is not the server's fault: the request is sent once more, on a
+      // fresh connection to the same server, whatever retry_on says, and passive tracking
+      // records nothing. Only requests that may be replayed get pooled connections.
       for (int connection_try = 0; connection_try < 2; ++connection_try) {
         request_.attempt_start = worker_.clock().now();
         request_.sent_to_server = false;
@@ -194,26 +196,28 @@ asio::awaitable<void> HttpSession::run() {
         finish_connection(*slot, server, result);
         if (!(result == Exchange::kNoResponse && pooled)) break;
       }
-      if (result == Exchange::kTimeout && request_.retryable) {
-        // As nginx (proxy_next_upstream timeout) and HAProxy (retry-on response-timeout): a
-        // request that is safe to replay goes to the next server when one does not answer in
-        // time (a hung server); the client has had no byte of a response yet.
+      // What failed after the request was sent: passive tracking counts it if the cluster's
+      // passive.count lists its kind, and the request goes to the next server only if retry_on
+      // lists it and the request may be replayed. An HTTP status never gets here.
+      request_.timeout_counted = false;
+      if (result == Exchange::kTimeout) {
+        tries.report_failure(pick, core::FailureCause::kResponseTimeout);
+        if (!replays_after(core::FailureKind::kResponseTimeout)) break;
+        // As nginx (proxy_next_upstream timeout) and HAProxy (retry-on response-timeout): the
+        // client has had no byte of a response yet. Outlier ejection sees a gateway error.
         note_response(504);
-        tries.report_failure(pick, core::FailureCause::kTimeout);
         request_.timeout_counted = true;
         continue;
       }
-      request_.timeout_counted = false;
       if (result != Exchange::kNoResponse) break;
       if (request_.sent_to_server) {
-        // The server took bytes and closed without answering. Seed 003 reroutes only requests
-        // that can be replayed safely; anything else must not be sent twice.
-        tries.report_failure(pick, core::FailureCause::kReset);
-        if (!request_.retryable) {
+        // The server took bytes and closed without answering: a replay must be safe.
+        tries.report_failure(pick, core::FailureCause::kClosedBeforeResponse);
+        if (!replays_after(core::FailureKind::kResetBeforeResponse)) {
           result = Exchange::kUnanswered;
           break;
         }
-      }
+      }  // Else a connect failure, already reported: always on to the next server.
     }
     if (result == Exchange::kDone) {
       log();
@@ -346,6 +350,10 @@ UpstreamPool::Slot* HttpSession::admit(core::TryList& tries, const core::Pick& p
     return nullptr;
   }
   return &worker_.pool().slot(pick.member->state, address);
+}
+
+bool HttpSession::replays_after(core::FailureKind kind) const {
+  return request_.retryable && request_.cluster->config.retry_on.contains(kind);
 }
 
 std::optional<tls::Stream> HttpSession::take_pooled(UpstreamPool::Slot& slot, int connection_try) {

@@ -17,8 +17,9 @@
 namespace fulcrum::proxy {
 
 /// One HTTP/1.1 client connection: reads requests in order (pipelining included), routes each
-/// to a cluster, forwards it through the try-list with seed 003's retry rule, streams both
-/// bodies, and writes responses back in order.
+/// to a cluster, forwards it through the try-list (on to the next server after a connect
+/// failure, and after the failures the cluster's retry_on lists when the request may be
+/// replayed), streams both bodies, and writes responses back in order.
 ///
 /// No heap allocation per request: the request loop is one coroutine, run(), that awaits socket
 /// operations and composed operations (async_send_all, async_relay_body) directly, with the
@@ -59,7 +60,7 @@ class HttpSession {
     core::Nanos start{0};
     std::size_t body_in_buffer = 0;  ///< Request body bytes already in in_, after the head.
     bool body_complete = true;       ///< The whole body is in in_ (so it can be replayed).
-    bool retryable = false;
+    bool retryable = false;  ///< May be replayed: idempotent method, body entirely buffered.
     bool body_held = false;  ///< Expect: 100-continue: body not sent until the server asks.
     bool close_after = false;
     bool upstream_reusable = false;
@@ -92,6 +93,9 @@ class HttpSession {
   Start start_request();
   std::optional<uint64_t> hash_key(std::size_t cluster_index) const;
   UpstreamPool::Slot* admit(core::TryList& tries, const core::Pick& pick, bool& limited);
+  /// The request goes to the next server after a failure of this kind: retry_on lists it and
+  /// the request may be replayed (idempotent, body entirely buffered).
+  bool replays_after(core::FailureKind kind) const;
   std::optional<tls::Stream> take_pooled(UpstreamPool::Slot& slot, int connection_try);
   asio::awaitable<std::optional<tls::Stream>> connect(const core::ServerSpec& server);
   void finish_connection(UpstreamPool::Slot& slot, tls::Stream& upstream, Exchange result);

@@ -1,5 +1,7 @@
 // TCP mode: pick a server with the same try-list, retries and passive tracking as HTTP, then
-// copy bytes both ways. Least connections counts these connections.
+// copy bytes both ways. Least connections counts these connections. Only connect failures
+// (TLS handshake included) exist here: once connected, the bytes are the client's business, so
+// retry_on and passive.count's other words do not apply.
 #include <cstring>
 
 #include "core/hash.h"

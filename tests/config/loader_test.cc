@@ -41,8 +41,9 @@ TEST(ConfigErrors, UnknownKeyNamesTheSectionTheChoicesAndTheLikelyTypo) {
                          "    retires: 2\n"
                          "    servers: [{ address: 127.0.0.1:9001 }]\n")),
             "t.yaml:4:5: unknown key 'retires' in cluster (expected one of: name, policy, "
-            "hash_key, servers, passive, retries, timeouts, pool, limits, health_check, agent, "
-            "slow_start, panic_threshold, outlier, tls, discovery); did you mean 'retries'?");
+            "hash_key, servers, passive, retries, retry_on, timeouts, pool, limits, "
+            "health_check, agent, slow_start, panic_threshold, outlier, tls, discovery); did you "
+            "mean 'retries'?");
 }
 
 TEST(ConfigErrors, UnknownKeyWithoutCloseMatchHasNoSuggestion) {
@@ -442,7 +443,9 @@ TEST(ConfigDefaults, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(k.servers, (std::vector<core::ServerSpec>{{"127.0.0.1:9001", 1, false}}));
   EXPECT_EQ(k.passive.attempts, 3u);
   EXPECT_EQ(k.passive.offline_timeout, seconds(10));
+  EXPECT_EQ(k.passive.count, core::FailureKinds{core::FailureKind::kConnectFailure});
   EXPECT_EQ(k.retries, 2u);
+  EXPECT_EQ(k.retry_on, core::FailureKinds{core::FailureKind::kConnectFailure});
   EXPECT_EQ(k.timeouts.connect, seconds(1));
   EXPECT_EQ(k.timeouts.response, seconds(30));
   EXPECT_EQ(k.timeouts.idle, seconds(60));
@@ -514,6 +517,59 @@ TEST(ConfigValues, EverySettingIsRead) {
   EXPECT_EQ(c.access_log.format, AccessLogFormat::kJson);
   EXPECT_EQ(c.access_log.path, "/var/log/fulcrum.log");
   EXPECT_EQ(c.drain_timeout, seconds(0));
+}
+
+// --- retry_on and passive.count ---------------------------------------------------------------
+
+std::string with_cluster_lines(std::string_view lines) {
+  return cat(kListener, cat("clusters:\n"
+                            "  - name: app\n"
+                            "    servers: [{ address: 127.0.0.1:9001 }]\n",
+                            lines));
+}
+
+TEST(ConfigValues, RetryOnAndPassiveCountTakeTheFailureWords) {
+  using core::FailureKind;
+  const ClusterConfig every =
+      load_config_string(
+          with_cluster_lines("    retry_on: [connect_failure, reset_before_response, "
+                             "response_timeout]\n"
+                             "    passive:\n"
+                             "      count: [response_timeout, connect_failure]\n"),
+          "t.yaml")
+          .clusters.at(0);
+  EXPECT_EQ(every.retry_on,
+            (core::FailureKinds{FailureKind::kConnectFailure, FailureKind::kResetBeforeResponse,
+                                FailureKind::kResponseTimeout}));
+  EXPECT_EQ(every.passive.count,
+            (core::FailureKinds{FailureKind::kConnectFailure, FailureKind::kResponseTimeout}));
+  EXPECT_EQ(every.passive.attempts, 3u);  // The rest of passive keeps its defaults.
+  const ClusterConfig plain =
+      load_config_string(with_cluster_lines("    retry_on: [connect_failure]\n"), "t.yaml")
+          .clusters.at(0);
+  EXPECT_EQ(plain.retry_on, core::FailureKinds{FailureKind::kConnectFailure});
+}
+
+TEST(ConfigErrors, RetryOnWords) {
+  EXPECT_EQ(error_of(with_cluster_lines("    retry_on: [connect_failure, reset]\n")),
+            "t.yaml:5:33: expected connect_failure, reset_before_response or response_timeout, "
+            "got 'reset'");
+  EXPECT_EQ(error_of(with_cluster_lines("    retry_on: [response_timeout]\n")),
+            "t.yaml:5:15: 'retry_on' must list connect_failure (a request the server never "
+            "received always goes to the next server)");
+  EXPECT_EQ(error_of(with_cluster_lines("    retry_on: []\n")),
+            "t.yaml:5:15: 'retry_on' must not be empty");
+  EXPECT_EQ(error_of(with_cluster_lines("    retry_on: connect_failure\n")),
+            "t.yaml:5:15: expected a list for 'retry_on', got 'connect_failure'");
+  EXPECT_EQ(error_of(with_cluster_lines("    retry_on: [connect_failure, response_timeout, "
+                                        "response_timeout]\n")),
+            "t.yaml:5:51: 'response_timeout' is listed twice in 'retry_on'");
+  EXPECT_EQ(error_of(with_cluster_lines("    passive: { count: [reset_before_response] }\n")),
+            "t.yaml:5:23: 'count' must list connect_failure (connect failures always count; "
+            "offline_timeout: 0 turns tracking off)");
+  EXPECT_EQ(error_of(with_cluster_lines("    passive: { count: [connect_failures] }\n")),
+            "t.yaml:5:24: expected connect_failure, reset_before_response or response_timeout, "
+            "got 'connect_failures'");
 }
 
 TEST(ConfigValues, HashKeyKinds) {

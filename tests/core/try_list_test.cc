@@ -135,6 +135,68 @@ TEST_F(TryListTest, ZeroOfflineTimeoutTurnsTrackingOff) {
   EXPECT_EQ(first_pick(cluster), "a:1");
 }
 
+TEST_F(TryListTest, EveryConnectPhaseCauseIsAConnectFailure) {
+  for (const FailureCause cause :
+       {FailureCause::kNameLookup, FailureCause::kRefused, FailureCause::kTimeout,
+        FailureCause::kUnreachable, FailureCause::kReset}) {
+    EXPECT_EQ(kind_of(cause), FailureKind::kConnectFailure) << static_cast<int>(cause);
+  }
+  EXPECT_EQ(kind_of(FailureCause::kClosedBeforeResponse), FailureKind::kResetBeforeResponse);
+  EXPECT_EQ(kind_of(FailureCause::kResponseTimeout), FailureKind::kResponseTimeout);
+}
+
+// passive.count: by default only connect failures take a server offline; a server that took the
+// request and then closed or hung is left to active checks and outlier ejection.
+TEST_F(TryListTest, PassiveCountsOnlyTheKindsItIsGiven) {
+  auto lenient = make({{"a:1"}, {"b:1"}}, {1, seconds(10)});
+  auto a = lenient.state_of("a:1");
+  for (const FailureCause cause :
+       {FailureCause::kClosedBeforeResponse, FailureCause::kResponseTimeout}) {
+    TryList tries(lenient.snapshot(), clock_, rng_, 3);
+    Pick p = tries.next();
+    ASSERT_EQ(p.member->spec.address, "a:1");
+    tries.report_failure(p, cause);
+    EXPECT_EQ(a->consecutive_failures.load(), 0u) << static_cast<int>(cause);
+  }
+  EXPECT_EQ(a->failures_total.load(), 0u);  // Its metric counts connect failures only.
+  EXPECT_EQ(first_pick(lenient), "a:1");
+
+  const PassiveOptions counting_timeouts{
+      1, seconds(10), {FailureKind::kConnectFailure, FailureKind::kResponseTimeout}};
+  auto strict = make({{"a:1"}, {"b:1"}}, counting_timeouts);
+  auto strict_a = strict.state_of("a:1");
+  {
+    TryList tries(strict.snapshot(), clock_, rng_, 3);
+    tries.report_failure(tries.next(), FailureCause::kClosedBeforeResponse);  // Not listed.
+  }
+  EXPECT_EQ(first_pick(strict), "a:1");
+  {
+    TryList tries(strict.snapshot(), clock_, rng_, 3);
+    tries.report_failure(tries.next(), FailureCause::kResponseTimeout);
+  }
+  EXPECT_EQ(strict_a->consecutive_failures.load(), 1u);
+  EXPECT_EQ(first_pick(strict), "b:1");
+}
+
+TEST_F(TryListTest, AFailureLeftUncountedEndsTheTrialWithoutAVerdict) {
+  auto cluster = make({{"a:1"}, {"b:1"}}, {1, seconds(5)});
+  auto a = cluster.state_of("a:1");
+  {
+    TryList tries(cluster.snapshot(), clock_, rng_, 3);
+    tries.report_failure(tries.next(), FailureCause::kRefused);
+  }
+  clock_.advance(seconds(5));
+  TryList trial(cluster.snapshot(), clock_, rng_, 3);
+  Pick t = trial.next();
+  ASSERT_EQ(t.member->spec.address, "a:1");
+  EXPECT_TRUE(a->trial_in_progress.load());
+  trial.report_failure(t, FailureCause::kResponseTimeout);  // Connected, then hung.
+  EXPECT_FALSE(a->trial_in_progress.load());
+  EXPECT_EQ(a->consecutive_failures.load(), 1u);
+  // Neither back in rotation nor offline again: the next request may try it.
+  EXPECT_EQ(first_pick(cluster), "a:1");
+}
+
 TEST_F(TryListTest, BackupServesOnlyWhenNoPrimaryIsEligible) {
   auto cluster = make({{"a:1"}, {"backup:1", 1, true}, {"b:1"}}, {1, seconds(10)}, "round_robin");
   for (int i = 0; i < 20; ++i) EXPECT_NE(first_pick(cluster), "backup:1");

@@ -47,9 +47,14 @@ IN_NAMESPACE_ENV = "FULCRUM_CHAOS_IN_NETNS"
 def proxy_config(backends):
     cluster = harness.cluster("chaos", backends, policy="round_robin")
     cluster.update({
-        "retries": 3,  # Every other server may be tried after a connect failure.
+        "retries": 3,  # Every other server may be tried after a failure retry_on lists.
+        # A hung (SIGSTOP) server times out GETs and a killed one resets those in flight: the
+        # zero-failed-GET promise needs those replayed (POSTs never are), and passive tracking
+        # to take the server out after one, as it does after a refused connect.
+        "retry_on": ["connect_failure", "reset_before_response", "response_timeout"],
         "timeouts": {"connect": "300ms", "response": "1s", "idle": "10s"},
-        "passive": {"attempts": 1, "offline_timeout": "%ds" % OFFLINE_TIMEOUT_S},
+        "passive": {"attempts": 1, "offline_timeout": "%ds" % OFFLINE_TIMEOUT_S,
+                    "count": ["connect_failure", "reset_before_response", "response_timeout"]},
         "health_check": {"type": "http", "path": "/health", "interval": "%ds" % HEALTH_INTERVAL_S,
                          "timeout": "500ms", "rise": 1, "fall": 2},
     })
