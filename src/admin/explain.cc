@@ -28,7 +28,7 @@ json server_explanation(const Context& context, const Moment& now,
     case core::Eligibility::kTrialBusy: {
       const core::Nanos until = core::offline_until(state, cluster.config.passive);
       out["until"] = iso8601(now.wall_of(until));
-      detail = fmt::format("{} consecutive connect failures; offline until {}",
+      detail = fmt::format("{} consecutive failures counted by passive tracking; offline until {}",
                            state.consecutive_failures.load(std::memory_order_relaxed),
                            iso8601(now.wall_of(until)));
       if (status.eligibility == core::Eligibility::kTrialBusy) {

@@ -54,8 +54,8 @@ const core::Member* find_member(const core::ClusterSnapshot& snapshot, std::stri
 }
 
 // The server list order hands out: the first eligible primary, else the first eligible backup.
-// When none is eligible, the first that only Fulcrum's own inferences rule out (judged as panic
-// mode would), marked offline: a client keeps trying it rather than failing at once. Nothing
+// When none is eligible, the first that only Fulcrum's own verdicts rule out (passive tracking,
+// checks, ejection), marked offline: a client keeps trying it rather than failing at once. Nothing
 // when the operator or the servers themselves rule out every one.
 struct ListOrderPick {
   const core::Member* member = nullptr;
@@ -63,12 +63,17 @@ struct ListOrderPick {
 };
 
 ListOrderPick list_order_first(const core::ClusterSnapshot& snapshot, core::Nanos now) {
-  for (const bool inferences_ignored : {false, true}) {
+  // First pass: a usable server. Second pass: one out only by Fulcrum's own verdict (passive
+  // tracking or probes), never one an operator or its agent took out.
+  for (const bool offline_allowed : {false, true}) {
     for (const auto& tier : snapshot.tiers) {
       for (const auto& member : tier.members) {
-        const core::Eligibility eligibility =
-            core::evaluate(member.spec, *member.state, snapshot.passive, now, inferences_ignored);
-        if (core::pickable(eligibility)) return {&member, inferences_ignored};
+        const core::Eligibility e =
+            core::evaluate(member.spec, *member.state, snapshot.passive, now);
+        if (core::pickable(e) ||
+            (offline_allowed && (core::inferred(e) || core::passively_offline(e)))) {
+          return {&member, offline_allowed};
+        }
       }
     }
   }

@@ -64,7 +64,7 @@ class Explain(ProxyTestCase):
         left = (until - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
         self.assertGreater(left, 40)
         self.assertLessEqual(left, 60)
-        self.assertIn("1 consecutive connect failures", offline["detail"])
+        self.assertIn("1 consecutive failures counted by passive tracking", offline["detail"])
         self.assertEqual(body["result"], "1 primary server(s) eligible; round_robin picks among them")
         # Admin states carry the time they began, once the admin thread has sampled them.
         wait_until(lambda: "since" in by_address(

@@ -1,15 +1,20 @@
 // Least latency: Finagle's and Linkerd's "peak EWMA" balancer. Power of two choices (as
-// power_of_two.cc: weighted draws, cross-multiplied comparison) where a member's cost is its
-// latency estimate times (in_flight + 1), divided by its effective weight: a fast server is
-// preferred until its queue makes it as slow as a slower idle one.
+// power_of_two.cc: weighted draws, cross-multiplied comparison) where a member's cost is the time
+// a new request would take there: its latency estimate times (1 + in_flight / weight). The
+// request itself takes one estimate whatever the weight; the queue ahead of it drains `weight`
+// times faster (weight: the effective weight, with a server at the agents' neutral load 50
+// counting its configured weight). A fast server is preferred until its queue makes it as slow as
+// a slower idle one.
 //
 // Estimates are Peak-EWMAs that decay towards the cluster's typical latency while they get no
 // samples (latency.h), so a server that had one slow reading is tried again soon instead of being
 // starved, and one that really is slower keeps getting clearly less.
 //
+// Idle servers with equal estimates tie, and ties go to power_of_two's in_flight / weight
+// comparison, then to the first draw, itself weighted: one request at a time follows the weights.
+// (Dividing the whole cost by the weight would hand every idle comparison to the heavier server.)
 // A server with no latency sample yet (estimate 0) costs 0, so servers new to the tier get tried
-// and earn a sample. Equal costs (typically two sample-less servers) fall back to power_of_two's
-// in_flight / weight comparison, then to the first draw, itself weighted.
+// and earn a sample.
 //
 // Lock-free and O(1): two alias-table draws and a few relaxed loads.
 #include <algorithm>
@@ -28,6 +33,12 @@ u128 in_flight(const ServerState& s) {
   return static_cast<u128>(std::max(s.in_flight.load(std::memory_order_relaxed), 0));
 }
 
+/// Estimates are capped at 2^40 ns (18 minutes) so that a cost fits the comparison's 128 bits.
+constexpr int64_t kMaxEstimate = int64_t{1} << 40;
+
+/// The agents' neutral load factor: a server at load 50 counts its configured weight.
+constexpr uint32_t kNeutralFactor = kLoadScale - kUnknownLoadCountsAs;
+
 class LeastLatency final : public Policy {
  public:
   explicit LeastLatency(std::span<const Member> members) : table_(members) {}
@@ -41,13 +52,18 @@ class LeastLatency final : public Policy {
     const ServerState& sa = *c[a].state;
     const ServerState& sb = *c[b].state;
     const int64_t typical = typical_latency(c.cluster());
-    const auto estimate_a = static_cast<u128>(latency_estimate(sa, c.now(), typical));
-    const auto estimate_b = static_cast<u128>(latency_estimate(sb, c.now(), typical));
-    // Estimate (63 bits) x (in_flight + 1) (32) x effective weight (39) fits in 128 bits.
-    const u128 a_cost = estimate_a * (in_flight(sa) + 1) * c.effective_weight(b);
-    const u128 b_cost = estimate_b * (in_flight(sb) + 1) * c.effective_weight(a);
+    const auto estimate_a =
+        static_cast<u128>(std::min(latency_estimate(sa, c.now(), typical), kMaxEstimate));
+    const auto estimate_b =
+        static_cast<u128>(std::min(latency_estimate(sb, c.now(), typical), kMaxEstimate));
+    const u128 weight_a = c.effective_weight(a);
+    const u128 weight_b = c.effective_weight(b);
+    // estimate x (1 + in_flight / w), w = weight_x / kNeutralFactor, cross-multiplied by the
+    // other's weight: 40 + 40 + 39 bits.
+    const u128 a_cost = estimate_a * (weight_a + kNeutralFactor * in_flight(sa)) * weight_b;
+    const u128 b_cost = estimate_b * (weight_b + kNeutralFactor * in_flight(sb)) * weight_a;
     if (a_cost != b_cost) return b_cost < a_cost ? b : a;
-    return in_flight(sb) * c.effective_weight(a) < in_flight(sa) * c.effective_weight(b) ? b : a;
+    return in_flight(sb) * weight_a < in_flight(sa) * weight_b ? b : a;
   }
 
  private:
