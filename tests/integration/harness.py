@@ -482,16 +482,20 @@ def served_on_one_connection(port, count, path="/", headers_for=lambda i: {}, ti
         conn.close()
 
 
-def served_concurrently(port, clients, per_client, path="/", timeout=30):
+def served_concurrently(port, clients, per_client, path="/", timeout=30,
+                        headers_for=lambda client, i: {}):
     """X-Backend of every answer when `clients` threads, started together, each send `per_client`
-    GETs one at a time on their own keep-alive connection (so `clients` requests overlap)."""
+    GETs one at a time on their own keep-alive connection (so `clients` requests overlap), in
+    client order. `headers_for(client, i)`: extra headers of that client's request i."""
     start = threading.Barrier(clients)
     results = [None] * clients
 
     def client(slot):
         try:
             start.wait(timeout)
-            results[slot] = served_on_one_connection(port, per_client, path, timeout=timeout)
+            results[slot] = served_on_one_connection(
+                port, per_client, path, headers_for=lambda i: headers_for(slot, i),
+                timeout=timeout)
         except Exception as e:  # Re-raised below, in the test's thread.
             results[slot] = e
 
