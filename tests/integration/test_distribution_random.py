@@ -2,9 +2,10 @@
 each answer carries (what the backends served): random, power_of_two and agent (no agent
 running, so every server's load counts as 50) all follow the weights 1, 2, 1, also with a fourth
 server that is dead (a closed port) and out by active checks. Sequential traffic is one request
-at a time on one keep-alive connection (idle servers); for power_of_two also 8 concurrent
-clients (8 threads, each with its own keep-alive connection) against equally fast servers that
-take 15 ms per request, with one worker and with two. Prints the measured shares."""
+at a time on one keep-alive connection (idle servers); concurrent traffic is 8 clients (8
+threads, each with its own keep-alive connection) against equally fast servers that take 15 ms
+per request, with one worker and with two, and with the dead server. Prints the measured
+shares."""
 
 import unittest
 
@@ -24,8 +25,10 @@ CLIENTS = 8
 PER_CLIENT = 80
 SLOW_PATH = "/slow/15"  # Equally fast servers, slow enough that the 8 clients' requests overlap.
 # Under load power_of_two compares whole requests in flight (2 to 4 per server), which only
-# approximates the weights: 0.03 on top of the binomial spread of the 640 picks.
-CONCURRENT_SLACK = 0.03
+# approximates the weights: 0.03 on top of the binomial spread of the 640 picks. random and
+# agent draw independently of the loads in flight, so concurrency changes nothing for them:
+# the binomial spread alone (4.5 sigmas, +-0.088 at 0.5, +-0.077 at 0.25).
+CONCURRENT_SLACK = {"random": 0.0, "agent": 0.0, "power_of_two": 0.03}
 
 TABLE = ShareTable()
 
@@ -73,21 +76,33 @@ class RandomisedDistributionTest(DistributionTestCase):
     def test_agent_without_agents_follows_weights(self):
         self.check_sequential("agent")
 
-    def check_concurrent(self, proxy, workers):
-        names = served_concurrently(proxy.port("power_of_two"), CLIENTS, PER_CLIENT, SLOW_PATH)
+    def check_concurrent(self, policy, proxy, workers, scenario="weights 1,2,1", suffix=""):
+        names = served_concurrently(proxy.port(policy + suffix), CLIENTS, PER_CLIENT, SLOW_PATH)
         count = len(names)
-        shares = self.measure("power_of_two", "weights 1,2,1", "%d conns, %d worker(s), 15 ms"
+        shares = self.measure(policy, scenario, "%d conns, %d worker(s), 15 ms"
                               % (CLIENTS, workers), names, LIVE)
-        self.assert_shares_near(
-            shares, BY_WEIGHT,
-            lambda share: binomial_tolerance(share, count) + CONCURRENT_SLACK,
-            "power_of_two concurrent, %d workers" % workers)
+        with self.subTest(scenario=scenario, workers=workers):
+            self.assert_shares_near(
+                shares, BY_WEIGHT,
+                lambda share: binomial_tolerance(share, count) + CONCURRENT_SLACK[policy],
+                "%s concurrent, %d workers, %s" % (policy, workers, scenario))
+
+    def check_concurrent_everywhere(self, policy):
+        """One worker, one worker with the dead server, two workers."""
+        self.check_concurrent(policy, self.proxy, 1)
+        self.check_concurrent(policy, self.proxy, 1, "1,2,1 + dead (1)", "-dead")
+        proxy = self.start_proxy(config(self.listeners, self.clusters, workers=2))
+        self.check_concurrent(policy, proxy, 2)
+        self.stop_proxy(proxy)
 
     def test_power_of_two_under_concurrent_load_follows_weights(self):
-        self.check_concurrent(self.proxy, 1)
-        proxy = self.start_proxy(config(self.listeners, self.clusters, workers=2))
-        self.check_concurrent(proxy, 2)
-        self.stop_proxy(proxy)
+        self.check_concurrent_everywhere("power_of_two")
+
+    def test_random_under_concurrent_load_follows_weights(self):
+        self.check_concurrent_everywhere("random")
+
+    def test_agent_without_agents_under_concurrent_load_follows_weights(self):
+        self.check_concurrent_everywhere("agent")
 
     def tearDown(self):
         self.stop_proxy(self.proxy)
