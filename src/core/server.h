@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -123,5 +124,20 @@ class alignas(64) ServerState {
  private:
   const std::string address_;
 };
+
+/// What a load of kAgentLoadUnknown counts as: the middle of the agents' 0..100 scale, so a server
+/// whose agent has not reported is balanced as an average one, neither flooded nor shunned.
+inline constexpr int kUnknownLoadCountsAs = 50;
+/// Agent loads scale weights by (kLoadScale - load) / kLoadScale: an idle server (load 0) keeps
+/// its full weight, a saturated one (100) keeps 1/101 of it and is never starved of probes.
+inline constexpr uint32_t kLoadScale = 101;
+
+/// kLoadScale - load for the load the server's agent last reported (1..101), the unknown load
+/// counted as kUnknownLoadCountsAs.
+inline uint32_t load_factor(const ServerState& state) {
+  int load = state.agent_load.load(std::memory_order_relaxed);
+  load = load == kAgentLoadUnknown ? kUnknownLoadCountsAs : std::clamp(load, 0, 100);
+  return kLoadScale - static_cast<uint32_t>(load);
+}
 
 }  // namespace fulcrum::core

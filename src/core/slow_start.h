@@ -48,11 +48,16 @@ inline uint32_t admission_factor(const ServerState& state, Nanos now,
   return static_cast<uint32_t>(uint64_t{ramp} * percent / 100);
 }
 
-/// The weight the server is balanced with now, for listings: configured weight x admission.
+/// The weight the server is balanced with now, for listings: configured weight x admission,
+/// and x (101 - agent load) / 101 where the cluster queries agents (the weighted policies'
+/// effective weight; round robin and the hash policies leave loads out).
 inline double effective_weight(const ServerSpec& spec, const ServerState& state, Nanos now,
                                const HealthOptions& options) {
-  return spec.weight * (static_cast<double>(admission_factor(state, now, options)) /
-                        static_cast<double>(kFullAdmission));
+  const double load =
+      options.agent_loads ? static_cast<double>(load_factor(state)) / kLoadScale : 1.0;
+  return spec.weight * load *
+         (static_cast<double>(admission_factor(state, now, options)) /
+          static_cast<double>(kFullAdmission));
 }
 
 }  // namespace fulcrum::core

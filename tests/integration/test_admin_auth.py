@@ -3,6 +3,7 @@ and a log line otherwise); on loopback reads are open and changes need it; a non
 listener without a token is a configuration error with its position."""
 
 import os
+import re
 import subprocess
 import tempfile
 import unittest
@@ -91,9 +92,11 @@ class AdminAuth(ProxyTestCase):
         api = AdminClient(admin_port(proxy))
         reply = api.call("PATCH", "/api/v1/clusters/web/servers/" + b1.address, {"state": "drain"})
         self.assertEqual(reply.status, 200, reply)
-        self.assertRegex(proxy.stdout.text(),
-                         r"server %s of cluster 'web' enabled -> draining by 127\.0\.0\.1:\d+ "
-                         r"\(loopback\)" % b1.address)
+        # The change is logged by the admin thread as it answers: wait for the line, do not race it.
+        pattern = re.compile(r"server %s of cluster 'web' enabled -> draining by 127\.0\.0\.1:\d+ "
+                             r"\(loopback\)" % re.escape(b1.address))
+        proxy.stdout.wait_for(lambda lines: any(pattern.search(line) for _, line in lines), 5,
+                             "the change logged")
         self.stop_proxy(proxy)
 
     def test_a_public_listener_without_token_is_a_config_error_with_position(self):

@@ -57,12 +57,25 @@ TEST(LeastLatency, WeightDividesTheQueueNotTheLatency) {
   PolicyHarness h("least_latency", {2, 1});
   h.set_latency(0, 1 * kMs);
   h.state(0).in_flight = 2;
-  h.set_latency(1, 1'100'000);  // Weight 1, 1 in flight: 2.2 ms.
+  h.set_latency(1, 1'500'000);  // Weight 1, 1 in flight: 3 ms.
   h.state(1).in_flight = 1;
   auto rng = draws(2, {1, 0, 1, 0});
   EXPECT_EQ(h.pick(rng), 0u);
-  h.set_latency(1, 900'000);  // 1.8 ms.
+  h.set_latency(1, 700'000);  // 1.4 ms.
   EXPECT_EQ(h.pick(rng), 1u);
+}
+
+TEST(LeastLatency, CostsWithinAQuarterOfEachOtherTie) {
+  // 1 ms against 1.2 ms, both idle: noise, not a difference. The tie goes to fewer in flight per
+  // weight (none here), then to the first draw. 1 ms against 1.3 ms: the faster wins.
+  PolicyHarness h("least_latency", {1, 1});
+  h.set_latency(0, 1 * kMs);
+  h.set_latency(1, 1'200'000);
+  auto rng = draws(2, {1, 0, 0, 1, 1, 0});
+  EXPECT_EQ(h.pick(rng), 1u);
+  EXPECT_EQ(h.pick(rng), 0u);
+  h.set_latency(1, 1'300'000);
+  EXPECT_EQ(h.pick(rng), 0u);
 }
 
 TEST(LeastLatency, IdleServersOfEqualLatencyFollowTheWeights) {
@@ -90,14 +103,16 @@ TEST(LeastLatency, SharesFollowWeightsAtEqualLatency) {
 }
 
 TEST(LeastLatency, FasterServerCarriesMoreWork) {
-  // Equal weights, 1 ms vs 4 ms, 50 in flight: balance is 1 * (x + 1) = 4 * (50 - x + 1), so
-  // x = 40.6 of the 50 requests, 81.2% of picks, sit on the fast server (50% by load alone).
+  // Equal weights, 1 ms vs 4 ms, 50 in flight, x of them on the fast server: it wins while its
+  // cost is clearly (25%) lower, 1.25 * (x + 1) < 4 * (50 - x + 1), i.e. up to x = 38.6; above,
+  // costs tie and fewer in flight wins, the slow server. So 77.2% of picks sit on the fast
+  // server (50% by load alone).
   PolicyHarness h("least_latency", {1, 1});
   h.set_latency(0, 1 * kMs);
   h.set_latency(1, 4 * kMs);
   FastRng rng(2);
   auto counts = closed_loop(h, rng, 100'000, 50);
-  EXPECT_NEAR(percent(counts, 0, 100'000), 81.2, 1.5);
+  EXPECT_NEAR(percent(counts, 0, 100'000), 77.2, 1.5);
 }
 
 TEST(LeastLatency, StaleEstimateDecaysTowardsTheTypicalLatency) {
