@@ -21,8 +21,8 @@ namespace {
 
 using u128 = unsigned __int128;
 
-u128 in_flight(const Member& m) {
-  return static_cast<u128>(std::max(m.state->in_flight.load(std::memory_order_relaxed), 0));
+uint64_t in_flight(const Member& m) {
+  return static_cast<uint64_t>(std::max(m.state->in_flight.load(std::memory_order_relaxed), 0));
 }
 
 class PowerOfTwo final : public Policy {
@@ -35,9 +35,16 @@ class PowerOfTwo final : public Policy {
     if (d.second == kNoPick) return d.first;
     const std::size_t a = d.first;
     const std::size_t b = d.second;
+    if (!c.agent_loads()) {
+      // No agents: every load is unknown and scales every weight alike, so the configured
+      // weights compare the same; 31-bit in_flight times a 32-bit weight fits in 64 bits.
+      const uint64_t a_cost = in_flight(c[a]) * c.weight(b);
+      const uint64_t b_cost = in_flight(c[b]) * c.weight(a);
+      return b_cost < a_cost ? b : a;
+    }
     // 31-bit in_flight times a 39-bit effective weight needs more than 64 bits.
-    const u128 a_cost = in_flight(c[a]) * c.effective_weight(b);
-    const u128 b_cost = in_flight(c[b]) * c.effective_weight(a);
+    const u128 a_cost = u128{in_flight(c[a])} * c.effective_weight(b);
+    const u128 b_cost = u128{in_flight(c[b])} * c.effective_weight(a);
     return b_cost < a_cost ? b : a;
   }
 

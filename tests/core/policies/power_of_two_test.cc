@@ -62,6 +62,7 @@ TEST(PowerOfTwo, AgentLoadsScaleTheComparison) {
   // Equal weights, one in flight each: the server whose agent reports load 0 (factor 101) is
   // lighter per unit of weight than one reporting 50 (factor 51).
   PolicyHarness h("power_of_two", {1, 1});
+  h.set_agent_loads(true);
   h.state(0).agent_load = 50;
   h.state(1).agent_load = 0;
   h.state(0).in_flight = 1;
