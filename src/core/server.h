@@ -72,17 +72,22 @@ class alignas(64) ServerState {
 
   const std::string& address() const { return address_; }
 
+  // The first cache line holds everything a pick reads: eligibility's common case, the load and
+  // the latency estimate, so a pick misses at most one line per server it looks at. What is
+  // written on responses or read off the request path follows.
+
   // Load. Changed by whoever opens or finishes work on the server.
   std::atomic<int32_t> active_connections{0};
   std::atomic<int32_t> in_flight{0};
+  /// Passive tracking (seed 000): consecutive counted failures (last_failure_ns says when the last
+  /// one happened).
+  std::atomic<uint32_t> consecutive_failures{0};
+  std::atomic<uint32_t> agent_maxconn{0};    ///< Server agent: 0, or the connections it allows.
+  std::atomic<int64_t> ejected_until_ns{0};  ///< Outlier ejection: 0, or when it ends.
   /// Latency estimate (Peak-EWMA, latency.h) in nanoseconds as of its last sample; 0 until the
   /// first sample.
   std::atomic<int64_t> latency_ewma_ns{0};
   std::atomic<int64_t> latency_sampled_ns{0};  ///< When latency_ewma_ns last took a sample.
-
-  // Passive tracking (seed 000): consecutive connect failures and when the last one happened.
-  std::atomic<uint32_t> consecutive_failures{0};
-  std::atomic<int64_t> last_failure_ns{0};
   /// Set while the single trial request allowed after offline_timeout is under way.
   std::atomic<bool> trial_in_progress{false};
 
@@ -97,19 +102,19 @@ class alignas(64) ServerState {
   /// Effective weight the agent asked for, in percent of the configured weight ("75%",
   /// "weight:N" converted). Above 100 is stored as said; balancing caps it at 100.
   std::atomic<uint16_t> agent_weight_percent{100};
-  std::atomic<uint32_t> agent_maxconn{0};  ///< 0: the agent set no limit.
+
+  // Shared health (health_sharing): written by the sharing service from the views other fulcrum
+  // instances publish. Whether the count of live instances that report the server down, this
+  // one's own view included (peer_down_reports), reached the quorum.
+  std::atomic<bool> down_by_peers{false};
+
+  std::atomic<int64_t> last_failure_ns{0};  ///< Passive tracking: the last counted failure.
 
   // Outlier ejection (HTTP-level passive tracking), written on the request path.
   std::atomic<uint32_t> consecutive_5xx{0};
   std::atomic<uint32_t> consecutive_gateway_errors{0};
-  std::atomic<int64_t> ejected_until_ns{0};  ///< 0: not ejected.
   std::atomic<uint32_t> times_ejected{0};
-
-  // Shared health (health_sharing): written by the sharing service from the views other fulcrum
-  // instances publish. The count of live instances that report the server down, this one's own
-  // view included, and whether that count reached the quorum.
   std::atomic<uint16_t> peer_down_reports{0};
-  std::atomic<bool> down_by_peers{false};
 
   /// Slow start: when the server last came back into service (checks up, agent back, ejection
   /// over, admin enable). 0: not warming up.
