@@ -32,7 +32,8 @@ TEST_F(AdminTest, ExplainNamesTheRouteClusterAndWhyEachServerIsOrIsNotEligible) 
   const auto& passive = server_in(body, "127.0.0.1:9002");
   EXPECT_EQ(passive["reason"], "offline (passive tracking)");
   ASSERT_TRUE(passive.contains("until"));
-  EXPECT_NE(passive["detail"].get<std::string>().find("1 consecutive failures counted by passive tracking"),
+  EXPECT_NE(passive["detail"].get<std::string>().find(
+                "1 consecutive failures counted by passive tracking"),
             std::string::npos);
   const auto& backup = server_in(body, "127.0.0.1:9003");
   EXPECT_EQ(backup["eligible"], true);

@@ -549,10 +549,26 @@ class ShareTable:
         stream.flush()
 
 
-class DistributionTestCase(ProxyTestCase):
-    """Measures shares through the proxy and records each case in the module's ShareTable."""
+# The distribution tests' three live servers, and the check that takes their dead fourth out:
+# one refused connection, while live servers answer every check.
+LIVE = ["b1", "b2", "b3"]
+DEAD_SERVER_CHECK = {"type": "tcp", "interval": "200ms", "timeout": "1s", "fall": 1,
+                     "jitter": "0%"}
 
-    table = None  # A ShareTable; each test module sets its own and prints it when done.
+
+class DistributionTestCase(ProxyTestCase):
+    """Measures shares through the proxy and records each case in the class's ShareTable,
+    printed once the class's tests are done."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.table = ShareTable()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.table.print()
+        super().tearDownClass()
 
     def measure(self, policy, scenario, traffic, names, servers):
         shares = shares_of(names, servers)

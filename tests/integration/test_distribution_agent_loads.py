@@ -14,7 +14,7 @@ import signal
 import tempfile
 import unittest
 
-from harness import (DistributionTestCase, ShareTable, cluster, config, http_listener,
+from harness import (DistributionTestCase, cluster, config, http_listener,
                      served_on_one_connection)
 from test_fulcrum_agent import Agent
 
@@ -31,16 +31,7 @@ BY_LOAD = {"light": 101 / LOAD_CYCLE, "heavy": 1 / LOAD_CYCLE, "silent": 51 / LO
 # the light server.
 ROTATION_TOLERANCE = 0.02
 
-TABLE = ShareTable()
-
-
-def tearDownModule():
-    TABLE.print()
-
-
 class AgentLoadsDistributionTest(DistributionTestCase):
-    table = TABLE
-
     def start_agent(self, *args):
         agent = Agent(*args)
         self.addCleanup(agent.stop, signal.SIGKILL)

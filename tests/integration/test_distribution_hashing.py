@@ -10,9 +10,8 @@ one with two: every user reaches the same server as one at a time. Prints the me
 import collections
 import unittest
 
-from harness import (DistributionTestCase, ShareTable, binomial_tolerance, cluster, config,
-                     http_listener, served_concurrently, served_on_one_connection,
-                     wait_down_by_checks)
+from harness import (DistributionTestCase, binomial_tolerance, cluster, config, http_listener,
+                     served_concurrently, served_on_one_connection, wait_down_by_checks)
 
 SERVERS = ["b1", "b2", "b3", "b4"]
 WEIGHTS = [1, 2, 1, 1]
@@ -27,20 +26,11 @@ CHECK = {"type": "tcp", "interval": "200ms", "timeout": "1s", "fall": 1, "jitter
 # and Maglev slots give each server its weight only to within a few percent).
 TABLE_IMBALANCE = 0.03
 
-TABLE = ShareTable()
-
-
-def tearDownModule():
-    TABLE.print()
-
-
 def by_user(names):
     return dict(zip(USERS, names))
 
 
 class HashingDistributionTest(DistributionTestCase):
-    table = TABLE
-
     def setUp(self):
         super().setUp()
         self.backends = [self.start_backend(name) for name in SERVERS]

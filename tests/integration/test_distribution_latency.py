@@ -9,13 +9,10 @@ two: the shares follow the weights approximately. Prints the measured shares."""
 
 import unittest
 
-from harness import (DistributionTestCase, ShareTable, closed_port_address, cluster, config, get,
-                     http_listener, served_concurrently, served_on_one_connection,
+from harness import (DEAD_SERVER_CHECK, DistributionTestCase, LIVE, closed_port_address, cluster,
+                     config, get, http_listener, served_concurrently, served_on_one_connection,
                      wait_down_by_checks)
 
-LIVE = ["b1", "b2", "b3"]
-DEAD_SERVER_CHECK = {"type": "tcp", "interval": "200ms", "timeout": "1s", "fall": 1,
-                     "jitter": "0%"}
 SEQUENTIAL = 300
 PATH = "/slow/5"  # Work that takes the same 5 ms everywhere, so latency differences are real.
 EXTRA_DELAY_MS = 30
@@ -43,16 +40,7 @@ CONCURRENT_PATH = "/slow/15"  # Equally fast servers, slow enough that the 8 req
 CONCURRENT_BY_WEIGHT_RANGE = {"b1": (0.15, 0.35), "b2": (0.40, 0.62), "b3": (0.15, 0.35)}
 CONCURRENT_EQUAL_RANGE = (0.24, 0.43)
 
-TABLE = ShareTable()
-
-
-def tearDownModule():
-    TABLE.print()
-
-
 class LeastLatencyDistributionTest(DistributionTestCase):
-    table = TABLE
-
     def setUp(self):
         super().setUp()
         b1, b2, b3, slow = [self.start_backend(name) for name in LIVE + ["slow"]]

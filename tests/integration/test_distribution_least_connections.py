@@ -8,13 +8,10 @@ requests of each weight 1 server, with one worker and with two. Prints the measu
 
 import unittest
 
-from harness import (DistributionTestCase, ShareTable, binomial_tolerance, closed_port_address,
-                     cluster, config, http_listener, served_concurrently,
+from harness import (DEAD_SERVER_CHECK, DistributionTestCase, LIVE, binomial_tolerance,
+                     closed_port_address, cluster, config, http_listener, served_concurrently,
                      served_on_one_connection, wait_down_by_checks)
 
-LIVE = ["b1", "b2", "b3"]
-DEAD_SERVER_CHECK = {"type": "tcp", "interval": "200ms", "timeout": "1s", "fall": 1,
-                     "jitter": "0%"}
 BY_WEIGHT = {"b1": 0.25, "b2": 0.5, "b3": 0.25}
 # Enough picks that 4.5 binomial standard deviations (what a policy breaking ties at random may
 # stray) stay within +-0.065 of each share; a rotating tie-break is closer still.
@@ -29,16 +26,7 @@ SLOW_PATH = "/slow/15"  # Equally fast servers, slow enough that the 8 clients' 
 # allows that, while ignoring the weights (1.0) or flooding the weight 2 server (> 3) fails.
 RATIO_RANGE = (1.6, 2.5)
 
-TABLE = ShareTable()
-
-
-def tearDownModule():
-    TABLE.print()
-
-
 class LeastConnectionsDistributionTest(DistributionTestCase):
-    table = TABLE
-
     def setUp(self):
         super().setUp()
         b1, b2, b3 = [self.start_backend(name) for name in LIVE]

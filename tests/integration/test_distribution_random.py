@@ -9,13 +9,10 @@ shares."""
 
 import unittest
 
-from harness import (DistributionTestCase, ShareTable, binomial_tolerance, closed_port_address,
-                     cluster, config, http_listener, served_concurrently,
+from harness import (DEAD_SERVER_CHECK, DistributionTestCase, LIVE, binomial_tolerance,
+                     closed_port_address, cluster, config, http_listener, served_concurrently,
                      served_on_one_connection, wait_down_by_checks)
 
-LIVE = ["b1", "b2", "b3"]
-DEAD_SERVER_CHECK = {"type": "tcp", "interval": "200ms", "timeout": "1s", "fall": 1,
-                     "jitter": "0%"}
 BY_WEIGHT = {"b1": 0.25, "b2": 0.5, "b3": 0.25}
 # Independent weighted draws: each share strays binomially. 1200 picks keep 4.5 standard
 # deviations within +-0.065 of 0.5 and +-0.056 of 0.25, so a correct policy essentially never
@@ -30,16 +27,7 @@ SLOW_PATH = "/slow/15"  # Equally fast servers, slow enough that the 8 clients' 
 # the binomial spread alone (4.5 sigmas, +-0.088 at 0.5, +-0.077 at 0.25).
 CONCURRENT_SLACK = {"random": 0.0, "agent": 0.0, "power_of_two": 0.03}
 
-TABLE = ShareTable()
-
-
-def tearDownModule():
-    TABLE.print()
-
-
 class RandomisedDistributionTest(DistributionTestCase):
-    table = TABLE
-
     def setUp(self):
         super().setUp()
         b1, b2, b3 = [self.start_backend(name) for name in LIVE]

@@ -9,14 +9,10 @@ connection, through a proxy with one worker and one with two. Prints the measure
 import collections
 import unittest
 
-from harness import (DistributionTestCase, ShareTable, closed_port_address, cluster, config,
-                     http_listener, served_concurrently, served_on_one_connection,
+from harness import (DEAD_SERVER_CHECK, DistributionTestCase, LIVE, closed_port_address, cluster,
+                     config, http_listener, served_concurrently, served_on_one_connection,
                      wait_down_by_checks)
 
-LIVE = ["b1", "b2", "b3"]
-# One refused connection takes the dead server out; live servers answer every check.
-DEAD_SERVER_CHECK = {"type": "tcp", "interval": "200ms", "timeout": "1s", "fall": 1,
-                     "jitter": "0%"}
 SEQUENTIAL = 300
 CLIENTS = 8
 PER_CLIENT = 40
@@ -24,16 +20,7 @@ PER_CLIENT = 40
 # issue's +-0.05 leaves room only for a policy that skews the rotation, which must fail.
 ROTATION_TOLERANCE = 0.05
 
-TABLE = ShareTable()
-
-
-def tearDownModule():
-    TABLE.print()
-
-
 class RotationDistributionTest(DistributionTestCase):
-    table = TABLE
-
     def setUp(self):
         super().setUp()
         b1, b2, b3 = self.backends = [self.start_backend(name) for name in LIVE]
