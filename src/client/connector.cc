@@ -2,7 +2,6 @@
 
 #include <asio/this_coro.hpp>
 #include <atomic>
-#include <random>
 #include <stdexcept>
 
 #include "client/tcp_connect.h"
@@ -15,10 +14,7 @@ namespace {
 
 // A connect may resume on another thread after any co_await, so it owns its generator.
 uint64_t next_seed() {
-  static const uint64_t base = [] {
-    std::random_device device;
-    return (static_cast<uint64_t>(device()) << 32) ^ device();
-  }();
+  static const uint64_t base = core::seed_from_os();
   static std::atomic<uint64_t> counter{0};
   return base + 0x9E3779B97F4A7C15ull * counter.fetch_add(1, std::memory_order_relaxed);
 }

@@ -10,7 +10,6 @@
 #include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <mutex>
-#include <random>
 #include <stdexcept>
 
 #include "core/eligibility.h"
@@ -23,14 +22,9 @@ namespace {
 
 constexpr std::string_view kListOrderPolicy = "first_available";
 
-uint64_t random_seed() {
-  std::random_device device;
-  return (static_cast<uint64_t>(device()) << 32) ^ device();
-}
-
 // Policies that draw (random, power of two) need a generator per thread.
 core::Rng& thread_rng() {
-  thread_local core::FastRng rng(random_seed());
+  thread_local core::FastRng rng(core::seed_from_os());
   return rng;
 }
 
@@ -103,7 +97,7 @@ struct ManagerState {
                 .name = options.name, .policy = options.policy, .passive = options.passive},
             {}),
         list_order(options.policy == kListOrderPolicy),
-        rng(options.seed != 0 ? options.seed : random_seed()) {}
+        rng(options.seed != 0 ? options.seed : core::seed_from_os()) {}
 
   void publish_locked() { cluster.set_servers(servers); }
 
