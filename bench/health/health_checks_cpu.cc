@@ -44,8 +44,8 @@
 
 #include "core/cluster.h"
 #include "health/health_service.h"
-#include "proxy/address_resolution.h"
-#include "proxy/session_io.h"
+#include "net/endpoint.h"
+#include "net/no_throw.h"
 
 namespace {
 
@@ -125,7 +125,7 @@ double own_cpu_seconds() {
 double connect_floor_us(const std::vector<core::ServerSpec>& specs, std::size_t count) {
   const double before = own_cpu_seconds();
   for (std::size_t i = 0; i < count; ++i) {
-    const auto endpoint = proxy::to_endpoint(specs[i % specs.size()].resolved);
+    const auto endpoint = net::to_endpoint(specs[i % specs.size()].resolved);
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     const linger reset{1, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
@@ -138,7 +138,7 @@ double connect_floor_us(const std::vector<core::ServerSpec>& specs, std::size_t 
 /// The kernel's floor for a check on a kept connection: CPU per blocking send of a request and
 /// recv of the answer on one open loopback connection. An http check with reuse cannot cost less.
 double exchange_floor_us(const core::ServerSpec& spec, std::size_t count) {
-  const auto endpoint = proxy::to_endpoint(spec.resolved);
+  const auto endpoint = net::to_endpoint(spec.resolved);
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) return -1;
   constexpr std::string_view kRequest = "GET /health HTTP/1.1\r\nHost: bench\r\n\r\n";
@@ -171,11 +171,11 @@ asio::awaitable<void> answer_http(asio::ip::tcp::socket socket) {
   std::string received;
   for (;;) {
     auto [ec, n] = co_await asio::async_read_until(socket, asio::dynamic_buffer(received),
-                                                   "\r\n\r\n", proxy::kNoThrow);
+                                                   "\r\n\r\n", net::kNoThrow);
     if (ec) co_return;
     received.erase(0, n);
     auto [write_error, written] =
-        co_await asio::async_write(socket, asio::buffer(kReply), proxy::kNoThrow);
+        co_await asio::async_write(socket, asio::buffer(kReply), net::kNoThrow);
     if (write_error) co_return;
   }
 }
@@ -184,7 +184,7 @@ asio::awaitable<void> serve(asio::ip::tcp::acceptor& acceptor, bool http,
                             std::atomic<uint64_t>& accepted) {
   const auto executor = acceptor.get_executor();
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(proxy::kNoThrow);
+    auto [ec, socket] = co_await acceptor.async_accept(net::kNoThrow);
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) continue;
     accepted.fetch_add(1, std::memory_order_relaxed);
@@ -242,7 +242,7 @@ int main(int argc, char** argv) {
       const int fd = listen_on(address, port);
       if (fd < 0) continue;  // In use: take the next port.
       core::ServerSpec spec;
-      spec.resolved = proxy::to_net_address({address, port});
+      spec.resolved = net::to_net_address({address, port});
       spec.address = address.to_string() + ":" + std::to_string(port);
       specs.push_back(std::move(spec));
       listeners.push_back(fd);

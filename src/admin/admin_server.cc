@@ -18,11 +18,11 @@
 
 #include "admin/router.h"
 #include "http/message.h"
+#include "net/no_throw.h"
 
 namespace fulcrum::admin {
 namespace {
 
-constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxHead = 16 * 1024;
 constexpr std::size_t kMaxBody = 64 * 1024;
 constexpr auto kIdleTimeout = std::chrono::seconds(30);  // Between requests.
@@ -66,12 +66,12 @@ asio::awaitable<void> write_response(asio::ip::tcp::socket& socket, Response res
                                      bool keep_alive, bool head_only) {
   std::string bytes = serialize(response, keep_alive);
   if (head_only) bytes.resize(bytes.size() - response.body.size());
-  co_await asio::async_write(socket, asio::buffer(bytes), kNoThrow);
+  co_await asio::async_write(socket, asio::buffer(bytes), net::kNoThrow);
 }
 
 }  // namespace
 
-AdminServer::AdminServer(proxy::Runtime& runtime, const config::AdminConfig& config,
+AdminServer::AdminServer(generation::Generation& runtime, const config::AdminConfig& config,
                          core::Nanos drain_timeout)
     : config_(config),
       journal_(config.state_file.value_or("")),
@@ -128,7 +128,7 @@ void AdminServer::stop() {
 
 asio::awaitable<void> AdminServer::accept_loop() {
   for (;;) {
-    auto [ec, socket] = co_await acceptor_.async_accept(kNoThrow);
+    auto [ec, socket] = co_await acceptor_.async_accept(net::kNoThrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
       spdlog::warn("admin: accept failed: {}", ec.message());
@@ -148,7 +148,7 @@ asio::awaitable<void> AdminServer::tick() {
   core::Nanos next_sample = clock_.now() + History::kPeriod;
   for (;;) {
     timer.expires_after(kTick);
-    auto [ec] = co_await timer.async_wait(kNoThrow);
+    auto [ec] = co_await timer.async_wait(net::kNoThrow);
     if (ec) co_return;
     const core::Nanos now = clock_.now();
     if (now >= next_sample) {
@@ -187,7 +187,7 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
       const std::size_t room = kMaxHead + 1 > end ? kMaxHead + 1 - end : 0;
       if (room == 0) break;  // The parser rejects an over-long head itself; never reached.
       auto [read_error, n] =
-          co_await socket.async_read_some(asio::buffer(buffer.data() + end, room), kNoThrow);
+          co_await socket.async_read_some(asio::buffer(buffer.data() + end, room), net::kNoThrow);
       if (read_error) co_return;  // Closed, reset or timed out: nothing to answer.
       if (end == 0) deadline.arm(kHeadTimeout);
       end += n;
@@ -209,11 +209,11 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
     const std::size_t total = head.head_size + static_cast<std::size_t>(head.content_length);
     if (head.expect_continue && end < total) {
       constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      co_await asio::async_write(socket, asio::buffer(kContinue), kNoThrow);
+      co_await asio::async_write(socket, asio::buffer(kContinue), net::kNoThrow);
     }
     while (end < total) {
-      auto [read_error, n] =
-          co_await socket.async_read_some(asio::buffer(buffer.data() + end, total - end), kNoThrow);
+      auto [read_error, n] = co_await socket.async_read_some(
+          asio::buffer(buffer.data() + end, total - end), net::kNoThrow);
       if (read_error) co_return;
       end += n;
     }

@@ -20,13 +20,13 @@
 #include "admin/removals.h"
 #include "config/config.h"
 #include "core/clock.h"
-#include "proxy/runtime.h"
+#include "generation/generation.h"
 
 namespace fulcrum::admin {
 
 class AdminServer {
  public:
-  AdminServer(proxy::Runtime& runtime, const config::AdminConfig& config,
+  AdminServer(generation::Generation& runtime, const config::AdminConfig& config,
               core::Nanos drain_timeout);
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
@@ -44,7 +44,7 @@ class AdminServer {
   /// Enables POST /api/v1/reload. Call before start().
   void set_reload(std::function<std::string()> reload) { context_.reload = std::move(reload); }
   /// Serves `runtime` from now on. Admin thread only (reloads run there).
-  void adopt(proxy::Runtime& runtime) { context_.runtime = &runtime; }
+  void adopt(generation::Generation& runtime) { context_.runtime = &runtime; }
   /// Runs `fn` on the admin thread and waits for it; runs it here when the thread is not
   /// running. Serialises a reload with the API's changes.
   void run_on_admin_thread(const std::function<void()>& fn);

@@ -24,13 +24,13 @@ Response get_clusters(Context& context) {
 }
 
 Response get_cluster(Context& context, std::string_view name) {
-  const proxy::ClusterRuntime* cluster = context.find_cluster(name);
+  const generation::ClusterRuntime* cluster = context.find_cluster(name);
   if (cluster == nullptr) return error_response(404, fmt::format("no cluster named '{}'", name));
   return json_response(200, cluster_json(context, context.now(), *cluster));
 }
 
 Response get_server(Context& context, std::string_view name, std::string_view address) {
-  const proxy::ClusterRuntime* cluster = context.find_cluster(name);
+  const generation::ClusterRuntime* cluster = context.find_cluster(name);
   if (cluster == nullptr) return error_response(404, fmt::format("no cluster named '{}'", name));
   const std::string canonical = canonical_address(address);
   const core::SnapshotPtr snapshot = cluster->cluster->snapshot();

@@ -12,13 +12,13 @@
 #include "admin/removals.h"
 #include "admin/time_format.h"
 #include "core/clock.h"
-#include "proxy/runtime.h"
+#include "generation/generation.h"
 
 namespace fulcrum::admin {
 
 struct Context {
   /// The current configuration generation; a reload (run on the admin thread) replaces it.
-  proxy::Runtime* runtime;
+  generation::Generation* runtime;
   const core::Clock& clock;
   History& history;
   Removals& removals;
@@ -32,7 +32,7 @@ struct Context {
   Moment now() const { return Moment::now(clock); }
 
   /// nullptr when no cluster has that name.
-  proxy::ClusterRuntime* find_cluster(std::string_view name) {
+  generation::ClusterRuntime* find_cluster(std::string_view name) {
     for (auto& cluster : runtime->clusters()) {
       if (cluster.config.name == name) return &cluster;
     }

@@ -15,7 +15,7 @@ namespace {
 using json = nlohmann::ordered_json;
 
 json server_explanation(const Context& context, const Moment& now,
-                        const proxy::ClusterRuntime& cluster, const core::ServerSpec& spec,
+                        const generation::ClusterRuntime& cluster, const core::ServerSpec& spec,
                         const core::ServerState& state) {
   const ServerStatus status = server_status(cluster, spec, state, now.steady);
   json out{{"address", spec.address},
@@ -80,7 +80,7 @@ Response explain(Context& context, const Request& request) {
   const std::string host = request.query_param("host").value_or("");
   const std::string path = request.query_param("path").value_or("/");
 
-  proxy::ListenerRuntime* listener = nullptr;
+  generation::ListenerRuntime* listener = nullptr;
   std::vector<std::string> names;
   for (auto& candidate : context.runtime->listeners()) {
     names.push_back(candidate->config.name);
@@ -100,8 +100,8 @@ Response explain(Context& context, const Request& request) {
     out["mode"] = "http";
     out["host"] = host;
     out["path"] = path;
-    index = proxy::Runtime::route(*listener, host, path);
-    const std::size_t position = proxy::Runtime::route_position(*listener, host, path);
+    index = generation::Generation::route(*listener, host, path);
+    const std::size_t position = generation::Generation::route_position(*listener, host, path);
     if (position != SIZE_MAX) {
       const auto& route = listener->routes[position];
       out["route"] = {{"index", position},
@@ -114,7 +114,7 @@ Response explain(Context& context, const Request& request) {
       return json_response(200, out);
     }
   }
-  const proxy::ClusterRuntime& cluster = context.runtime->clusters()[index];
+  const generation::ClusterRuntime& cluster = context.runtime->clusters()[index];
   const Moment now = context.now();
   const core::SnapshotPtr snapshot = cluster.cluster->snapshot();
   out["cluster"] = cluster.config.name;

@@ -39,9 +39,9 @@ const History::Entry* History::find(std::string_view cluster, std::string_view a
   return it == entries_.end() ? nullptr : &it->second;
 }
 
-void History::sample(const std::vector<proxy::ClusterRuntime>& clusters, const Moment& now) {
+void History::sample(const std::vector<generation::ClusterRuntime>& clusters, const Moment& now) {
   ++generation_;
-  for (const proxy::ClusterRuntime& cluster : clusters) {
+  for (const generation::ClusterRuntime& cluster : clusters) {
     const core::SnapshotPtr snapshot = cluster.cluster->snapshot();
     for_each_member(*snapshot, [&](const core::Member& member) {
       const core::ServerSpec& spec = member.spec;

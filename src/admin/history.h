@@ -16,7 +16,7 @@
 
 #include "admin/time_format.h"
 #include "core/server_stats.h"
-#include "proxy/runtime.h"
+#include "generation/generation.h"
 
 namespace fulcrum::admin {
 
@@ -45,7 +45,7 @@ class History {
   };
 
   /// Reads every server of every cluster; drops what it kept for servers no longer listed.
-  void sample(const std::vector<proxy::ClusterRuntime>& clusters, const Moment& now);
+  void sample(const std::vector<generation::ClusterRuntime>& clusters, const Moment& now);
 
   /// Over the samples kept (nothing before two samples).
   Rates rates(std::string_view cluster, std::string_view address) const;

@@ -8,7 +8,7 @@
 
 #include "admin/members.h"
 #include "admin/server_status.h"
-#include "proxy/address_resolution.h"
+#include "net/endpoint.h"
 
 namespace fulcrum::admin {
 namespace {
@@ -19,7 +19,7 @@ using json = nlohmann::ordered_json;
 
 Journal::Journal(std::string path) : path_(std::move(path)) {}
 
-std::optional<Journal::Configured> Journal::configured_in(const proxy::ClusterRuntime& cluster,
+std::optional<Journal::Configured> Journal::configured_in(const generation::ClusterRuntime& cluster,
                                                           std::string_view address) {
   for (const auto& server : cluster.config.servers) {
     if (server.address == address) return Configured{server.weight, server.backup};
@@ -27,7 +27,7 @@ std::optional<Journal::Configured> Journal::configured_in(const proxy::ClusterRu
   return std::nullopt;
 }
 
-void Journal::record(const proxy::ClusterRuntime& cluster, std::string_view address) {
+void Journal::record(const generation::ClusterRuntime& cluster, std::string_view address) {
   Entry entry;
   entry.configured = configured_in(cluster, address);
   const core::SnapshotPtr snapshot = cluster.cluster->snapshot();
@@ -40,14 +40,14 @@ void Journal::record(const proxy::ClusterRuntime& cluster, std::string_view addr
   put(cluster, address, entry);
 }
 
-void Journal::record_removed(const proxy::ClusterRuntime& cluster, std::string_view address) {
+void Journal::record_removed(const generation::ClusterRuntime& cluster, std::string_view address) {
   Entry entry;
   entry.configured = configured_in(cluster, address);
   entry.present = false;
   put(cluster, address, entry);
 }
 
-void Journal::put(const proxy::ClusterRuntime& cluster, std::string_view address,
+void Journal::put(const generation::ClusterRuntime& cluster, std::string_view address,
                   const Entry& entry) {
   const Key key{cluster.config.name, std::string(address)};
   const bool as_configured = entry.present && entry.configured &&
@@ -62,7 +62,7 @@ void Journal::put(const proxy::ClusterRuntime& cluster, std::string_view address
   save();
 }
 
-bool Journal::apply_entry(proxy::ClusterRuntime& cluster, const std::string& address,
+bool Journal::apply_entry(generation::ClusterRuntime& cluster, const std::string& address,
                           const Entry& entry) {
   core::Cluster& core_cluster = *cluster.cluster;
   if (!entry.present) {
@@ -71,7 +71,7 @@ bool Journal::apply_entry(proxy::ClusterRuntime& cluster, const std::string& add
   }
   if (!core_cluster.state_of(address)) {
     std::string reason;
-    const auto resolved = proxy::resolve_server_address(address, &reason);
+    const auto resolved = net::resolve_server_address(address, &reason);
     if (!resolved) {
       spdlog::warn("admin: journal: server {} of cluster '{}' not re-added: cannot resolve: {}",
                    address, cluster.config.name, reason);
@@ -88,12 +88,12 @@ bool Journal::apply_entry(proxy::ClusterRuntime& cluster, const std::string& add
   return true;
 }
 
-std::size_t Journal::apply(proxy::Runtime& runtime) {
+std::size_t Journal::apply(generation::Generation& runtime) {
   std::size_t applied = 0;
   bool dropped = false;
   for (auto it = entries_.begin(); it != entries_.end();) {
     const auto& [cluster_name, address] = it->first;
-    proxy::ClusterRuntime* cluster = nullptr;
+    generation::ClusterRuntime* cluster = nullptr;
     for (auto& candidate : runtime.clusters()) {
       if (candidate.config.name == cluster_name) cluster = &candidate;
     }

@@ -14,7 +14,7 @@
 #include <utility>
 
 #include "core/server.h"
-#include "proxy/runtime.h"
+#include "generation/generation.h"
 
 namespace fulcrum::admin {
 
@@ -27,12 +27,12 @@ class Journal {
   /// damaged journal never keeps the proxy from starting.
   void load();
   /// Records the server as it is now in `cluster` (member or not), after an API change.
-  void record(const proxy::ClusterRuntime& cluster, std::string_view address);
+  void record(const generation::ClusterRuntime& cluster, std::string_view address);
   /// Records the server as removed (its removal may still be draining).
-  void record_removed(const proxy::ClusterRuntime& cluster, std::string_view address);
+  void record_removed(const generation::ClusterRuntime& cluster, std::string_view address);
   /// Re-applies the entries to a freshly built configuration generation before it serves;
   /// drops the entries its configuration overrides. Returns how many were applied.
-  std::size_t apply(proxy::Runtime& runtime);
+  std::size_t apply(generation::Generation& runtime);
 
   const std::string& path() const { return path_; }
   std::size_t size() const { return entries_.size(); }
@@ -52,10 +52,11 @@ class Journal {
   };
   using Key = std::pair<std::string, std::string>;  // cluster, address
 
-  static std::optional<Configured> configured_in(const proxy::ClusterRuntime& cluster,
+  static std::optional<Configured> configured_in(const generation::ClusterRuntime& cluster,
                                                  std::string_view address);
-  void put(const proxy::ClusterRuntime& cluster, std::string_view address, const Entry& entry);
-  bool apply_entry(proxy::ClusterRuntime& cluster, const std::string& address, const Entry& entry);
+  void put(const generation::ClusterRuntime& cluster, std::string_view address, const Entry& entry);
+  bool apply_entry(generation::ClusterRuntime& cluster, const std::string& address,
+                   const Entry& entry);
   void save() const;
 
   std::string path_;

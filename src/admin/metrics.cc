@@ -19,7 +19,7 @@ namespace fulcrum::admin {
 namespace {
 
 struct Row {
-  const proxy::ClusterRuntime* cluster;
+  const generation::ClusterRuntime* cluster;
   core::ServerSpec spec;
   std::shared_ptr<core::ServerState> state;
   ServerStatus status;
@@ -158,31 +158,31 @@ void cluster_metrics(PrometheusText& out, const std::vector<Row>& rows, Context&
     out.family(name, type, help);
     for (const auto& c : clusters) out.sample(name, {{"cluster", c.config.name}}, value(c));
   };
-  auto count_servers = [&](const proxy::ClusterRuntime& c, bool only_eligible) {
+  auto count_servers = [&](const generation::ClusterRuntime& c, bool only_eligible) {
     double n = 0;
     for (const Row& r : rows) n += r.cluster == &c && (!only_eligible || r.status.eligible());
     return n;
   };
   each("fulcrum_cluster_servers", "gauge", "Servers in the cluster.",
-       [&](const proxy::ClusterRuntime& c) { return count_servers(c, false); });
+       [&](const generation::ClusterRuntime& c) { return count_servers(c, false); });
   each("fulcrum_cluster_eligible_servers", "gauge", "Servers that may take a new request now.",
-       [&](const proxy::ClusterRuntime& c) { return count_servers(c, true); });
+       [&](const generation::ClusterRuntime& c) { return count_servers(c, true); });
   each("fulcrum_cluster_panic", "gauge",
        "1 while the cluster is in panic mode (balancing over every server).",
-       [](const proxy::ClusterRuntime& c) {
+       [](const generation::ClusterRuntime& c) {
          return c.cluster->health_state().panic.load(std::memory_order_relaxed) ? 1.0 : 0.0;
        });
   each("fulcrum_cluster_ejections_total", "counter", "Outlier ejections in the cluster.",
-       [](const proxy::ClusterRuntime& c) {
+       [](const generation::ClusterRuntime& c) {
          return load(c.cluster->health_state().ejections_total);
        });
   each("fulcrum_cluster_panic_entered_total", "counter", "Times the cluster entered panic mode.",
-       [](const proxy::ClusterRuntime& c) {
+       [](const generation::ClusterRuntime& c) {
          return load(c.cluster->health_state().panic_entered_total);
        });
 }
 
-void listener_metrics(PrometheusText& out, proxy::Runtime& runtime) {
+void listener_metrics(PrometheusText& out, generation::Generation& runtime) {
   auto each = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
     out.family(name, type, help);
     for (const auto& l : runtime.listeners()) {
@@ -190,12 +190,12 @@ void listener_metrics(PrometheusText& out, proxy::Runtime& runtime) {
     }
   };
   each("fulcrum_listener_accepted_connections_total", "counter", "Connections accepted.",
-       [](const proxy::ListenerRuntime& l) { return load(l.accepted_total); });
+       [](const generation::ListenerRuntime& l) { return load(l.accepted_total); });
   each("fulcrum_listener_rejected_connections_total", "counter",
        "Connections closed at once because the listener was at max_connections.",
-       [](const proxy::ListenerRuntime& l) { return load(l.rejected_total); });
+       [](const generation::ListenerRuntime& l) { return load(l.rejected_total); });
   each("fulcrum_listener_active_connections", "gauge", "Client connections open now.",
-       [](const proxy::ListenerRuntime& l) {
+       [](const generation::ListenerRuntime& l) {
          return static_cast<double>(l.connections.load(std::memory_order_relaxed));
        });
 }

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "proxy/runtime.h"
+#include "generation/generation.h"
 
 namespace fulcrum::admin {
 

@@ -11,7 +11,7 @@ std::string ServerStatus::reason() const {
   return std::string(core::to_string(eligibility));
 }
 
-ServerStatus server_status(const proxy::ClusterRuntime& cluster, const core::ServerSpec& spec,
+ServerStatus server_status(const generation::ClusterRuntime& cluster, const core::ServerSpec& spec,
                            const core::ServerState& state, core::Nanos now) {
   ServerStatus status;
   const bool panic = cluster.cluster->health_state().panic.load(std::memory_order_relaxed);

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "core/eligibility.h"
-#include "proxy/runtime.h"
+#include "generation/generation.h"
 
 namespace fulcrum::admin {
 
@@ -24,7 +24,7 @@ struct ServerStatus {
   std::string reason() const;
 };
 
-ServerStatus server_status(const proxy::ClusterRuntime& cluster, const core::ServerSpec& spec,
+ServerStatus server_status(const generation::ClusterRuntime& cluster, const core::ServerSpec& spec,
                            const core::ServerState& state, core::Nanos now);
 
 /// "enabled", "draining" or "disabled".

@@ -17,7 +17,7 @@
 #include "admin/views.h"
 #include "config/values.h"
 #include "core/cluster_health.h"
-#include "proxy/address_resolution.h"
+#include "net/endpoint.h"
 
 namespace fulcrum::admin {
 namespace {
@@ -51,7 +51,7 @@ std::optional<uint32_t> weight_of(const json& value) {
 }
 
 struct Found {
-  proxy::ClusterRuntime* cluster = nullptr;
+  generation::ClusterRuntime* cluster = nullptr;
   core::ServerSpec spec;
   std::shared_ptr<core::ServerState> state;
 };
@@ -76,7 +76,7 @@ std::variant<Found, Response> find_server(Context& context, std::string_view nam
 
 /// A discovered cluster's membership and weights come from its source, which would undo any
 /// change made here at its next report: such changes are refused (states may still change).
-std::optional<Response> refuse_if_discovered(const proxy::ClusterRuntime& cluster) {
+std::optional<Response> refuse_if_discovered(const generation::ClusterRuntime& cluster) {
   if (!cluster.config.discovery.discovered()) return std::nullopt;
   return error_response(
       409, fmt::format("cluster '{}' takes its membership from discovery; change the source "
@@ -98,7 +98,7 @@ Response server_response(Context& context, int status, const Found& found) {
 
 Response add_server(Context& context, const Request& request, const Caller& caller,
                     std::string_view name) {
-  proxy::ClusterRuntime* cluster = context.find_cluster(name);
+  generation::ClusterRuntime* cluster = context.find_cluster(name);
   if (cluster == nullptr) return error_response(404, fmt::format("no cluster named '{}'", name));
   if (auto refused = refuse_if_discovered(*cluster)) return *refused;
   auto parsed = parse_object(request, {"address", "weight", "backup"});
@@ -132,7 +132,7 @@ Response add_server(Context& context, const Request& request, const Caller& call
                                           : ""));
   }
   // Resolving blocks, but only this admin thread: workers never wait for it.
-  const auto resolved = proxy::resolve_server_address(spec.address, &reason);
+  const auto resolved = net::resolve_server_address(spec.address, &reason);
   if (!resolved) {
     return error_response(400, fmt::format("cannot resolve '{}': {}", spec.address, reason));
   }

@@ -64,7 +64,7 @@ json milliseconds(std::optional<double> seconds) {
   return std::round(*seconds * 1e6) / 1e3;  // Microsecond precision, in ms.
 }
 
-json health_json(const Moment& now, const proxy::ClusterRuntime& cluster,
+json health_json(const Moment& now, const generation::ClusterRuntime& cluster,
                  const core::ServerState& state) {
   const core::PassiveOptions& passive = cluster.config.passive;
   const auto passive_status = core::passive_status(state, passive, now.steady);
@@ -101,8 +101,9 @@ json time_or_null(const Moment& now, core::Nanos steady) {
   return iso8601(now.wall_of(steady));
 }
 
-json server_json(const Context& context, const Moment& now, const proxy::ClusterRuntime& cluster,
-                 const core::ServerSpec& spec, const core::ServerState& state) {
+json server_json(const Context& context, const Moment& now,
+                 const generation::ClusterRuntime& cluster, const core::ServerSpec& spec,
+                 const core::ServerState& state) {
   const ServerStatus status = server_status(cluster, spec, state, now.steady);
   const auto& name = cluster.config.name;
   const History::Rates rates = context.history.rates(name, spec.address);
@@ -153,7 +154,8 @@ json server_json(const Context& context, const Moment& now, const proxy::Cluster
       {"timeline", std::move(timeline)}};
 }
 
-json cluster_json(const Context& context, const Moment& now, const proxy::ClusterRuntime& cluster) {
+json cluster_json(const Context& context, const Moment& now,
+                  const generation::ClusterRuntime& cluster) {
   const core::SnapshotPtr snapshot = cluster.cluster->snapshot();
   const core::ClusterHealthState& health = cluster.cluster->health_state();
   json servers = json::array();

@@ -10,11 +10,11 @@
 namespace fulcrum::admin {
 
 nlohmann::ordered_json server_json(const Context& context, const Moment& now,
-                                   const proxy::ClusterRuntime& cluster,
+                                   const generation::ClusterRuntime& cluster,
                                    const core::ServerSpec& spec, const core::ServerState& state);
 
 nlohmann::ordered_json cluster_json(const Context& context, const Moment& now,
-                                    const proxy::ClusterRuntime& cluster);
+                                    const generation::ClusterRuntime& cluster);
 
 /// An ISO 8601 time, or null for 0 ("never").
 nlohmann::ordered_json time_or_null(const Moment& now, core::Nanos steady);

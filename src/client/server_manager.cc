@@ -15,6 +15,7 @@
 #include "core/eligibility.h"
 #include "core/rng.h"
 #include "core/try_list.h"
+#include "net/no_throw.h"
 
 namespace fulcrum::client {
 
@@ -263,7 +264,7 @@ asio::awaitable<void> rebalance_periodically(State state,
                                              std::shared_ptr<detail::Periodic> periodic) {
   while (!periodic->stopped) {
     periodic->timer.expires_after(state->next_interval());
-    co_await periodic->timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    co_await periodic->timer.async_wait(net::kNoThrow);
     if (periodic->stopped) break;
     co_await rebalance_servers(state);
   }

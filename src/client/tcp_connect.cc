@@ -8,11 +8,11 @@
 #include <asio/use_awaitable.hpp>
 #include <cstdlib>
 
+#include "net/no_throw.h"
+
 namespace fulcrum::client {
 
 namespace {
-
-constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 
 asio::awaitable<std::error_code> resolve_and_connect(asio::ip::tcp::socket& socket,
                                                      HostPort target) {
@@ -25,20 +25,20 @@ asio::awaitable<std::error_code> resolve_and_connect(asio::ip::tcp::socket& sock
       co_return asio::error::invalid_argument;
     }
     auto [connect_ec] = co_await socket.async_connect(
-        asio::ip::tcp::endpoint(ip, static_cast<unsigned short>(port)), kNoThrow);
+        asio::ip::tcp::endpoint(ip, static_cast<unsigned short>(port)), net::kNoThrow);
     co_return connect_ec;
   }
   asio::ip::tcp::resolver resolver(socket.get_executor());
   auto [resolve_ec, endpoints] =
-      co_await resolver.async_resolve(target.host, target.port, kNoThrow);
+      co_await resolver.async_resolve(target.host, target.port, net::kNoThrow);
   if (resolve_ec) co_return resolve_ec;
-  auto [connect_ec, endpoint] = co_await asio::async_connect(socket, endpoints, kNoThrow);
+  auto [connect_ec, endpoint] = co_await asio::async_connect(socket, endpoints, net::kNoThrow);
   co_return connect_ec;
 }
 
 asio::awaitable<void> wait_for(core::Nanos timeout) {
   asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
-  co_await timer.async_wait(kNoThrow);
+  co_await timer.async_wait(net::kNoThrow);
 }
 
 }  // namespace

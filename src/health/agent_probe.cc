@@ -19,12 +19,12 @@ asio::awaitable<AgentReply> query_agent(asio::ip::tcp::endpoint endpoint, std::s
   std::unique_ptr<tls::Stream> stream =
       detail::open_probe_stream(executor, tls, tls_host, reply.failure);
   if (!stream) co_return reply;
-  proxy::Deadline deadline(executor);
+  net::Deadline deadline(executor);
   deadline.arm(stream->socket(), timeout);
   reply.failure = co_await detail::connect_stream(*stream, endpoint, deadline, timeout);
   if (!reply.failure.empty()) co_return reply;
   if (!send.empty()) {
-    auto [ec, n] = co_await asio::async_write(*stream, asio::buffer(send), proxy::kNoThrow);
+    auto [ec, n] = co_await asio::async_write(*stream, asio::buffer(send), net::kNoThrow);
     if (ec) {
       reply.failure = detail::failure_reason(ec, deadline, timeout);
       co_return reply;
@@ -39,7 +39,7 @@ asio::awaitable<AgentReply> query_agent(asio::ip::tcp::endpoint endpoint, std::s
     text.resize(AgentReply::kMaxAnswerBytes);
     std::size_t n = 0;
     std::tie(ec, n) = co_await stream->async_read_some(
-        asio::buffer(text.data() + old_size, text.size() - old_size), proxy::kNoThrow);
+        asio::buffer(text.data() + old_size, text.size() - old_size), net::kNoThrow);
     text.resize(old_size + n);
     if (ec) break;
   }

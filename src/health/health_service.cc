@@ -10,13 +10,13 @@
 #include <unordered_map>
 
 #include "core/cluster_health.h"
-#include "proxy/runtime.h"
-#include "proxy/session_io.h"
+#include "generation/generation.h"
+#include "net/no_throw.h"
 
 namespace fulcrum::health {
 namespace {
 
-std::vector<WatchedCluster> watched_clusters(proxy::Runtime& runtime) {
+std::vector<WatchedCluster> watched_clusters(generation::Generation& runtime) {
   std::vector<WatchedCluster> out;
   for (auto& cluster : runtime.clusters()) {
     const auto& c = cluster.config;
@@ -49,7 +49,7 @@ HealthService::HealthService(std::vector<WatchedCluster> clusters, const HealthS
   previous_ = nullptr;  // Only for the servers present at construction.
 }
 
-HealthService::HealthService(proxy::Runtime& runtime, const HealthService* previous)
+HealthService::HealthService(generation::Generation& runtime, const HealthService* previous)
     : HealthService(watched_clusters(runtime), previous) {}
 
 const ServerProbe* HealthService::inherited(const Watch& watch, const ServerProbe& probe) const {
@@ -155,7 +155,7 @@ asio::awaitable<void> HealthService::maintain(Watch& watch) {
   asio::steady_timer timer(*io_);
   for (;;) {
     timer.expires_after(core::kSweepPeriod);
-    auto [ec] = co_await timer.async_wait(proxy::kNoThrow);
+    auto [ec] = co_await timer.async_wait(net::kNoThrow);
     if (ec) co_return;
     if (watch.target.cluster->version() != watch.seen_version) {
       for (auto& [probe, index] : sync_members(watch)) spawn(watch, probe, index);

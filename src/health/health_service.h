@@ -17,8 +17,8 @@
 #include "core/rng.h"
 #include "health/server_probe.h"
 
-namespace fulcrum::proxy {
-class Runtime;
+namespace fulcrum::generation {
+class Generation;
 }
 
 namespace fulcrum::health {
@@ -38,7 +38,7 @@ class HealthService {
   /// Watches every cluster of the runtime with its configured checks and agent. After a reload,
   /// `previous` is the stopped service of the configuration before: servers that stay keep
   /// their check state (up or down) and agent state instead of starting over.
-  explicit HealthService(proxy::Runtime& runtime, const HealthService* previous = nullptr);
+  explicit HealthService(generation::Generation& runtime, const HealthService* previous = nullptr);
   ~HealthService();
   HealthService(const HealthService&) = delete;
   HealthService& operator=(const HealthService&) = delete;

@@ -10,7 +10,7 @@
 #include <asio/use_awaitable.hpp>
 #include <future>
 
-#include "proxy/runtime.h"
+#include "generation/generation.h"
 
 namespace fulcrum::health {
 namespace {
@@ -23,7 +23,7 @@ constexpr milliseconds kRetry{500};
 /// Bounds the revoke at shutdown: the lease expires on its own anyway.
 constexpr milliseconds kRevokeTimeout{1000};
 
-std::vector<HealthSharing::Target> targets_of(proxy::Runtime& runtime) {
+std::vector<HealthSharing::Target> targets_of(generation::Generation& runtime) {
   std::vector<HealthSharing::Target> out;
   for (auto& cluster : runtime.clusters()) out.push_back({cluster.config.name, cluster.cluster});
   return out;
@@ -57,7 +57,7 @@ HealthSharing::HealthSharing(config::HealthSharingConfig config, std::vector<Tar
   }
 }
 
-HealthSharing::HealthSharing(proxy::Runtime& runtime, HealthSharing* previous)
+HealthSharing::HealthSharing(generation::Generation& runtime, HealthSharing* previous)
     : HealthSharing(runtime.config().health_sharing, targets_of(runtime), previous) {}
 
 HealthSharing::~HealthSharing() {

@@ -28,8 +28,8 @@
 #include "discovery/etcd_client.h"
 #include "health/shared_views.h"
 
-namespace fulcrum::proxy {
-class Runtime;
+namespace fulcrum::generation {
+class Generation;
 }
 
 namespace fulcrum::health {
@@ -49,7 +49,7 @@ class HealthSharing {
   /// published and the reports it had seen carry over, so a reload changes nothing in etcd.
   HealthSharing(config::HealthSharingConfig config, std::vector<Target> targets,
                 HealthSharing* previous = nullptr);
-  HealthSharing(proxy::Runtime& runtime, HealthSharing* previous = nullptr);
+  HealthSharing(generation::Generation& runtime, HealthSharing* previous = nullptr);
   ~HealthSharing();
   HealthSharing(const HealthSharing&) = delete;
   HealthSharing& operator=(const HealthSharing&) = delete;

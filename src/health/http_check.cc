@@ -40,10 +40,10 @@ std::unique_ptr<tls::Stream> open_probe_stream(const asio::any_io_executor& exec
 
 asio::awaitable<std::string> connect_stream(tls::Stream& stream,
                                             const asio::ip::tcp::endpoint& endpoint,
-                                            const proxy::Deadline& deadline, core::Nanos timeout) {
+                                            const net::Deadline& deadline, core::Nanos timeout) {
   std::string failure = co_await connect_probe(stream.socket(), endpoint, deadline, timeout);
   if (!failure.empty() || !stream.is_tls()) co_return failure;
-  auto [ec] = co_await stream.async_handshake(proxy::kNoThrow);
+  auto [ec] = co_await stream.async_handshake(net::kNoThrow);
   if (!ec) co_return std::string();
   co_return deadline.expired()
       ? failure_reason(ec, deadline, timeout)
@@ -161,11 +161,11 @@ struct Exchange {
 // One request and its response on a connected stream. `keep_alive`: the caller would keep the
 // connection, so the body is read to its end (within kMaxDrainBytes) to leave the stream clean.
 asio::awaitable<Exchange> exchange(tls::Stream& stream, const HttpCheck& check, bool keep_alive,
-                                   const proxy::Deadline& deadline, core::Nanos timeout,
+                                   const net::Deadline& deadline, core::Nanos timeout,
                                    std::string& buffer) {
   Exchange out;
   auto [write_error, written] =
-      co_await asio::async_write(stream, asio::buffer(check.request), proxy::kNoThrow);
+      co_await asio::async_write(stream, asio::buffer(check.request), net::kNoThrow);
   if (write_error) {
     out.result = {false, detail::failure_reason(write_error, deadline, timeout)};
     co_return out;
@@ -180,7 +180,7 @@ asio::awaitable<Exchange> exchange(tls::Stream& stream, const HttpCheck& check, 
     const std::size_t old_size = buffer.size();
     buffer.resize(old_size + kReadChunk);
     auto [ec, n] = co_await stream.async_read_some(
-        asio::buffer(buffer.data() + old_size, kReadChunk), proxy::kNoThrow);
+        asio::buffer(buffer.data() + old_size, kReadChunk), net::kNoThrow);
     buffer.resize(old_size + n);
     out.answered = out.answered || n > 0;
     if (ended(ec)) {
@@ -217,7 +217,7 @@ asio::awaitable<Exchange> exchange(tls::Stream& stream, const HttpCheck& check, 
       continue;
     }
     chunk.resize(kReadChunk);
-    auto [ec, n] = co_await stream.async_read_some(asio::buffer(chunk), proxy::kNoThrow);
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(chunk), net::kNoThrow);
     if (ended(ec)) {
       body.end_of_stream();
       break;
@@ -293,7 +293,7 @@ asio::awaitable<CheckResult> http_check(asio::ip::tcp::endpoint endpoint, const 
                                         core::Nanos timeout, KeptConnection* kept) {
   const auto executor = co_await asio::this_coro::executor;
   const auto give_up_at = std::chrono::steady_clock::now() + timeout;
-  proxy::Deadline deadline(executor);
+  net::Deadline deadline(executor);
 
   if (kept != nullptr && kept->stream != nullptr) {
     if (kept->endpoint != endpoint || !idle_and_open(*kept->stream)) kept->close();

@@ -9,13 +9,14 @@
 
 #include "core/clock.h"
 #include "health/probes.h"
-#include "proxy/session_io.h"
+#include "net/deadline.h"
+#include "net/no_throw.h"
 
 namespace fulcrum::health::detail {
 
 /// The reason a probe failed: "timeout after 1s" when the deadline cancelled it, otherwise the
 /// error's own message, starting lower-case ("connection refused").
-inline std::string failure_reason(const std::error_code& ec, const proxy::Deadline& deadline,
+inline std::string failure_reason(const std::error_code& ec, const net::Deadline& deadline,
                                   core::Nanos timeout) {
   if (deadline.expired()) return "timeout after " + format_duration(timeout);
   std::string message = ec.message();
@@ -44,12 +45,12 @@ class CloseWithReset {
 /// connects. Empty on success, else the reason.
 inline asio::awaitable<std::string> connect_probe(asio::ip::tcp::socket& socket,
                                                   const asio::ip::tcp::endpoint& endpoint,
-                                                  const proxy::Deadline& deadline,
+                                                  const net::Deadline& deadline,
                                                   core::Nanos timeout) {
   std::error_code ec;
   socket.open(endpoint.protocol(), ec);
   if (!ec) socket.set_option(asio::socket_base::linger(true, 0), ec);
-  if (!ec) std::tie(ec) = co_await socket.async_connect(endpoint, proxy::kNoThrow);
+  if (!ec) std::tie(ec) = co_await socket.async_connect(endpoint, net::kNoThrow);
   if (ec) co_return failure_reason(ec, deadline, timeout);
   co_return std::string();
 }

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "core/clock.h"
-#include "proxy/session_io.h"
+#include "net/deadline.h"
 #include "tls/stream.h"
 
 namespace fulcrum::tls {
@@ -29,6 +29,6 @@ std::unique_ptr<tls::Stream> open_probe_stream(const asio::any_io_executor& exec
 /// completes the handshake. Empty, or the reason.
 asio::awaitable<std::string> connect_stream(tls::Stream& stream,
                                             const asio::ip::tcp::endpoint& endpoint,
-                                            const proxy::Deadline& deadline, core::Nanos timeout);
+                                            const net::Deadline& deadline, core::Nanos timeout);
 
 }  // namespace fulcrum::health::detail

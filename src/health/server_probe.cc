@@ -8,8 +8,8 @@
 #include "agent/answer.h"
 #include "core/cluster_health.h"
 #include "health/apply_agent_answer.h"
-#include "proxy/address_resolution.h"
-#include "proxy/session_io.h"
+#include "net/endpoint.h"
+#include "net/no_throw.h"
 #include "tls/client_context.h"
 
 namespace fulcrum::health {
@@ -29,7 +29,7 @@ std::optional<asio::ip::tcp::endpoint> agent_endpoint(ServerProbe& probe, std::s
       *error = "server address not resolved";
       return std::nullopt;
     }
-    auto endpoint = proxy::to_endpoint(probe.spec.resolved);
+    auto endpoint = net::to_endpoint(probe.spec.resolved);
     endpoint.port(probe.agent_port);
     return endpoint;
   }
@@ -46,14 +46,14 @@ std::optional<asio::ip::tcp::endpoint> agent_endpoint(ServerProbe& probe, std::s
         (v6 ? "[" + probe.spec.agent_address + "]" : probe.spec.agent_address) + ":" +
         std::to_string(probe.agent_port);
     std::string reason;
-    const auto resolved = proxy::resolve_server_address(address, &reason);
+    const auto resolved = net::resolve_server_address(address, &reason);
     if (!resolved) {
       probe.agent_resolve_error = "cannot resolve " + address + ": " + reason;
       probe.agent_retry_resolve = now + kResolveRetry;
       *error = probe.agent_resolve_error;
       return std::nullopt;
     }
-    probe.agent_override = proxy::to_endpoint(*resolved);
+    probe.agent_override = net::to_endpoint(*resolved);
   }
   return probe.agent_override;
 }
@@ -70,7 +70,7 @@ asio::awaitable<bool> sleep_until(asio::steady_timer& timer, TimePoint due,
   const auto slot = std::chrono::duration_cast<TimePoint::duration>(kWakeSlot).count();
   const auto since_epoch = due.time_since_epoch().count();
   timer.expires_at(TimePoint(TimePoint::duration((since_epoch + slot - 1) / slot * slot)));
-  co_await timer.async_wait(proxy::kNoThrow);
+  co_await timer.async_wait(net::kNoThrow);
   co_return !probe.removed;
 }
 
@@ -193,10 +193,10 @@ asio::awaitable<void> run_checks(std::shared_ptr<ServerProbe> probe, ProbeContex
     if (!probe->spec.resolved.resolved()) {
       result.reason = "address not resolved";
     } else if (config.type == config::HealthCheckType::kHttp) {
-      result = co_await http_check(proxy::to_endpoint(probe->spec.resolved), probe->http,
+      result = co_await http_check(net::to_endpoint(probe->spec.resolved), probe->http,
                                    config.timeout, reuse);
     } else {
-      result = co_await tcp_check(proxy::to_endpoint(probe->spec.resolved), config.timeout);
+      result = co_await tcp_check(net::to_endpoint(probe->spec.resolved), config.timeout);
     }
     if (probe->removed) co_return;
     record_check(*probe, result, context);

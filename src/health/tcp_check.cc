@@ -19,7 +19,7 @@ asio::awaitable<CheckResult> tcp_check(asio::ip::tcp::endpoint endpoint, core::N
   const auto executor = co_await asio::this_coro::executor;
   asio::ip::tcp::socket socket(executor);
   const detail::CloseWithReset close_on_exit(socket);
-  proxy::Deadline deadline(executor);
+  net::Deadline deadline(executor);
   deadline.arm(socket, timeout);
   std::string failure = co_await detail::connect_probe(socket, endpoint, deadline, timeout);
   deadline.cancel();

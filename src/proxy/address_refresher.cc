@@ -2,18 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
-#include "proxy/address_resolution.h"
-#include "proxy/runtime.h"
+#include "generation/generation.h"
+#include "net/endpoint.h"
 
 namespace fulcrum::proxy {
 
 namespace {
 
-bool any_named_server(const Runtime& runtime) {
+bool any_named_server(const generation::Generation& runtime) {
   for (const auto& cluster : runtime.clusters()) {
     if (cluster.config.discovery.type == config::DiscoveryType::kDns) continue;
     for (const auto& server : cluster.cluster->snapshot()->servers) {
-      if (!is_ip_literal(server.address)) return true;
+      if (!net::is_ip_literal(server.address)) return true;
     }
   }
   return false;
@@ -21,7 +21,7 @@ bool any_named_server(const Runtime& runtime) {
 
 }  // namespace
 
-AddressRefresher::AddressRefresher(Runtime& runtime) : runtime_(runtime) {}
+AddressRefresher::AddressRefresher(generation::Generation& runtime) : runtime_(runtime) {}
 
 void AddressRefresher::start() {
   if (runtime_.config().dns_refresh.count() <= 0 || thread_.joinable()) return;
@@ -58,19 +58,20 @@ std::size_t AddressRefresher::refresh_once() {
     // resolved address is still the one we started from, so a concurrent change wins.
     const core::SnapshotPtr before = cluster.cluster->snapshot();
     for (const auto& server : before->servers) {
-      if (is_ip_literal(server.address)) continue;
+      if (net::is_ip_literal(server.address)) continue;
       std::string error;
-      const auto fresh = resolve_server_address(server.address, &error);
+      const auto fresh = net::resolve_server_address(server.address, &error);
       if (!fresh) {
         spdlog::warn("cluster {}: cannot re-resolve {} ({}); keeping {}", cluster.config.name,
-                     server.address, error, to_endpoint(server.resolved).address().to_string());
+                     server.address, error,
+                     net::to_endpoint(server.resolved).address().to_string());
         continue;
       }
       if (*fresh == server.resolved) continue;
       if (cluster.cluster->set_resolved(server.address, server.resolved, *fresh)) {
         ++changed;
         spdlog::info("cluster {}: {} now resolves to {}", cluster.config.name, server.address,
-                     to_endpoint(*fresh).address().to_string());
+                     net::to_endpoint(*fresh).address().to_string());
       }
     }
   }

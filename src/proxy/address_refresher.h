@@ -6,9 +6,11 @@
 
 #include "core/clock.h"
 
-namespace fulcrum::proxy {
+namespace fulcrum::generation {
+class Generation;
+}  // namespace fulcrum::generation
 
-class Runtime;
+namespace fulcrum::proxy {
 
 /// Re-resolves server names every `dns_refresh` on a thread of its own, so a name that moves
 /// (a replaced VM, a DNS failover) is followed without a restart and the request path never
@@ -16,7 +18,7 @@ class Runtime;
 /// stays with the server. A failed lookup keeps the last good address and is logged.
 class AddressRefresher {
  public:
-  explicit AddressRefresher(Runtime& runtime);
+  explicit AddressRefresher(generation::Generation& runtime);
   ~AddressRefresher() { stop(); }
   AddressRefresher(const AddressRefresher&) = delete;
   AddressRefresher& operator=(const AddressRefresher&) = delete;
@@ -31,7 +33,7 @@ class AddressRefresher {
  private:
   void run();
 
-  Runtime& runtime_;
+  generation::Generation& runtime_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mutex_

@@ -13,7 +13,8 @@
 #include "core/clock.h"
 #include "http/chunked.h"
 #include "http/message.h"
-#include "proxy/session_io.h"
+#include "net/deadline.h"
+#include "net/send_all.h"
 
 namespace fulcrum::proxy {
 
@@ -88,7 +89,7 @@ class BodyFraming {
 /// it may take.
 struct RelayEnd {
   tls::Stream* stream;
-  Deadline* deadline;
+  net::Deadline* deadline;
   core::Nanos timeout;
 };
 
@@ -137,7 +138,7 @@ struct RelayOp {
         state = State::kWriting;
         to.deadline->arm(to.stream->socket(), to.timeout);
         const std::array<asio::const_buffer, 1> piece{asio::buffer(buffer.data(), step.body)};
-        return async_send_all(*to.stream, piece, !framing->done(), std::move(self));
+        return net::async_send_all(*to.stream, piece, !framing->done(), std::move(self));
       }
       case State::kWriting:
         to.deadline->cancel();

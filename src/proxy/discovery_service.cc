@@ -11,8 +11,8 @@
 #include "discovery/etcd_source.h"
 #include "discovery/file_source.h"
 #include "discovery/membership_gate.h"
-#include "proxy/address_resolution.h"
-#include "proxy/runtime.h"
+#include "generation/generation.h"
+#include "net/endpoint.h"
 
 namespace fulcrum::proxy {
 
@@ -30,7 +30,7 @@ std::unique_ptr<discovery::Source> make_source(const config::DiscoveryConfig& co
   throw std::logic_error("make_source: a static cluster has no discovery source");
 }
 
-DiscoveryService::DiscoveryService(Runtime& runtime) : runtime_(runtime) {
+DiscoveryService::DiscoveryService(generation::Generation& runtime) : runtime_(runtime) {
   const auto& clusters = runtime_.clusters();
   for (std::size_t i = 0; i < clusters.size(); ++i) {
     const auto& discovery = clusters[i].config.discovery;
@@ -94,7 +94,7 @@ void DiscoveryService::stop() {
 }
 
 void DiscoveryService::apply(Watched& watched, discovery::Membership members) {
-  ClusterRuntime& cluster = runtime_.clusters()[watched.cluster_index];
+  generation::ClusterRuntime& cluster = runtime_.clusters()[watched.cluster_index];
   const std::string& name = cluster.config.name;
   const std::string source = watched.source->describe();
   auto mark_reported = [&] {
@@ -111,7 +111,7 @@ void DiscoveryService::apply(Watched& watched, discovery::Membership members) {
     if (draining.contains(member.spec.address)) continue;  // Duplicates: the first wins.
     if (!member.spec.resolved.resolved()) {
       std::string error;
-      const auto address = resolve_server_address(member.spec.address, &error);
+      const auto address = net::resolve_server_address(member.spec.address, &error);
       if (!address) {
         spdlog::warn("cluster {}: {} lists {}, which does not resolve ({}); left out", name, source,
                      member.spec.address, error);

@@ -15,9 +15,11 @@
 #include "config/config.h"
 #include "discovery/source.h"
 
-namespace fulcrum::proxy {
+namespace fulcrum::generation {
+class Generation;
+}  // namespace fulcrum::generation
 
-class Runtime;
+namespace fulcrum::proxy {
 
 /// The Source for a cluster's `discovery` section. Throws std::runtime_error for a type this
 /// build cannot serve. Called on reload before anything changes, so such an error fails the
@@ -35,7 +37,7 @@ std::unique_ptr<discovery::Source> make_source(const config::DiscoveryConfig& co
 class DiscoveryService {
  public:
   /// Builds the sources (throws as make_source does); starts nothing.
-  explicit DiscoveryService(Runtime& runtime);
+  explicit DiscoveryService(generation::Generation& runtime);
   ~DiscoveryService() { stop(); }
   DiscoveryService(const DiscoveryService&) = delete;
   DiscoveryService& operator=(const DiscoveryService&) = delete;
@@ -56,7 +58,7 @@ class DiscoveryService {
   };
   void apply(Watched& watched, discovery::Membership members);
 
-  Runtime& runtime_;
+  generation::Generation& runtime_;
   // Before the sources: their timers and descriptors must go before the io_context does.
   asio::io_context io_{1};
   std::vector<std::unique_ptr<Watched>> watched_;

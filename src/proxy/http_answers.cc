@@ -76,7 +76,7 @@ asio::awaitable<void> HttpSession::reply_error(int status, std::string_view mess
       status, std::string_view(body, std::min(body_end.size, sizeof body)), true, buffer);
   const std::array<asio::const_buffer, 1> buffers{asio::buffer(buffer.data(), n)};
   client_deadline_.arm(client_.socket(), listener_.config.timeouts.client_idle);
-  co_await async_send_all(client_, buffers, false, kNoThrow);
+  co_await net::async_send_all(client_, buffers, false, net::kNoThrow);
   client_deadline_.cancel();
   keep_alive_ = false;
   if (log_request) {
@@ -102,9 +102,9 @@ void HttpSession::note_response(int status) {
 }
 
 void HttpSession::log() {
-  AccessLogWriter* access_log = worker_.access_log();
+  generation::AccessLogWriter* access_log = worker_.access_log();
   if (access_log == nullptr) return;
-  access_log->write(AccessRecord{
+  access_log->write(generation::AccessRecord{
       .listener = listener_.config.name,
       .client = std::string_view(client_ip_, client_ip_len_),
       .method = head_.method,

@@ -107,7 +107,7 @@ asio::awaitable<HttpSession::Exchange> HttpSession::relay_interim(tls::Stream& u
   const std::array<asio::const_buffer, 1> interim{
       asio::buffer(scratch_.data() + scratch_begin_, response_.head_size)};
   client_deadline_.arm(client_.socket(), listener_.config.timeouts.client_idle);
-  auto [ec] = co_await async_send_all(client_, interim, false, kNoThrow);
+  auto [ec] = co_await net::async_send_all(client_, interim, false, net::kNoThrow);
   client_deadline_.cancel();
   if (ec) co_return Exchange::kClientGone;
   scratch_begin_ += response_.head_size;
@@ -120,7 +120,7 @@ asio::awaitable<HttpSession::Exchange> HttpSession::relay_interim(tls::Stream& u
     const auto& timeouts = request_.cluster->config.timeouts;
     auto [relayed] = co_await async_relay_body(client_end(listener_.config.timeouts.client_idle),
                                                upstream_end(upstream, timeouts.idle), request_.body,
-                                               scratch_.span(), kNoThrow);
+                                               scratch_.span(), net::kNoThrow);
     co_return request_body_sent(relayed, upstream);
   }
   upstream_deadline_.arm(upstream.socket(), request_.cluster->config.timeouts.response);
@@ -179,7 +179,7 @@ asio::awaitable<HttpSession::Exchange> HttpSession::tunnel_upgrade(tls::Stream& 
   if (in_end_ > after_request) {
     const std::array<asio::const_buffer, 1> early{
         asio::buffer(in_.data() + after_request, in_end_ - after_request)};
-    auto [ec] = co_await async_send_all(upstream, early, false, kNoThrow);
+    auto [ec] = co_await net::async_send_all(upstream, early, false, net::kNoThrow);
     if (ec) co_return Exchange::kBrokenMidStream;
   }
   request_.body_in_buffer = in_end_ - after_head;

@@ -7,7 +7,8 @@
 
 #include "core/hash.h"
 #include "http/forward.h"
-#include "proxy/address_resolution.h"
+#include "net/connect_failure.h"
+#include "net/endpoint.h"
 #include "proxy/sessions.h"
 #include "proxy/tls_session.h"
 
@@ -45,8 +46,8 @@ std::string_view cookie_value(std::string_view cookies, std::string_view name) {
 
 }  // namespace
 
-HttpSession::HttpSession(Worker& worker, std::shared_ptr<Runtime> generation,
-                         ListenerRuntime& listener, tls::Stream client,
+HttpSession::HttpSession(Worker& worker, std::shared_ptr<generation::Generation> generation,
+                         generation::ListenerRuntime& listener, tls::Stream client,
                          const asio::ip::tcp::endpoint& peer)
     : worker_(worker),
       generation_(std::move(generation)),
@@ -58,7 +59,7 @@ HttpSession::HttpSession(Worker& worker, std::shared_ptr<Runtime> generation,
       in_(worker.head_buffers().acquire()) {
   worker_.register_session(registration_);
   listener_.connections.fetch_add(1, std::memory_order_relaxed);
-  client_ip_len_ = format_ip(peer.address(), client_ip_);
+  client_ip_len_ = net::format_ip(peer.address(), client_ip_);
 }
 
 HttpSession::~HttpSession() {
@@ -66,9 +67,10 @@ HttpSession::~HttpSession() {
   listener_.connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
-asio::awaitable<void> run_http_session(Worker& worker, std::shared_ptr<Runtime> generation,
-                                       ListenerRuntime& listener, asio::ip::tcp::socket client,
-                                       asio::ip::tcp::endpoint peer) {
+asio::awaitable<void> run_http_session(Worker& worker,
+                                       std::shared_ptr<generation::Generation> generation,
+                                       generation::ListenerRuntime& listener,
+                                       asio::ip::tcp::socket client, asio::ip::tcp::endpoint peer) {
   std::optional<tls::Stream> stream = open_client_stream(std::move(client), listener);
   if (!stream) co_return;
   HttpSession session(worker, std::move(generation), listener, std::move(*stream), peer);
@@ -154,7 +156,7 @@ asio::awaitable<void> HttpSession::run() {
         result = prepare_request(out, more);
         if (result == Exchange::kContinue) {
           upstream_deadline_.arm(server.socket(), timeouts.response);
-          auto [ec] = co_await async_send_all(server, out, more, in_session_memory());
+          auto [ec] = co_await net::async_send_all(server, out, more, in_session_memory());
           result = request_sent(ec);
         }
         if (result == Exchange::kContinue && more) {
@@ -182,7 +184,7 @@ asio::awaitable<void> HttpSession::run() {
         if (result == Exchange::kContinue) result = prepare_response(out, more);
         if (result == Exchange::kContinue) {
           client_deadline_.arm(client_.socket(), client_idle);
-          auto [ec] = co_await async_send_all(client_, out, more, in_session_memory());
+          auto [ec] = co_await net::async_send_all(client_, out, more, in_session_memory());
           result = response_head_sent(ec);
         }
         if (result == Exchange::kContinue && request_.upgrade) {
@@ -306,7 +308,8 @@ HttpSession::Start HttpSession::start_request() {
   request_.body_held =
       head_.expect_continue && !request_.body_complete && request_.body_in_buffer == 0;
 
-  const std::size_t cluster_index = Runtime::route(listener_, head_.host, request_.path);
+  const std::size_t cluster_index =
+      generation::Generation::route(listener_, head_.host, request_.path);
   if (cluster_index == SIZE_MAX) return {SIZE_MAX, 404, "no route matches this host and path"};
   request_.cluster = &generation_->clusters()[cluster_index];
   return {cluster_index, 0, {}};
@@ -362,14 +365,14 @@ std::optional<tls::Stream> HttpSession::take_pooled(UpstreamPool::Slot& slot, in
 }
 
 asio::awaitable<std::optional<tls::Stream>> HttpSession::connect(const core::ServerSpec& server) {
-  const ClusterRuntime& cluster = *request_.cluster;
+  const generation::ClusterRuntime& cluster = *request_.cluster;
   asio::ip::tcp::socket socket(worker_.io());
   upstream_deadline_.arm(socket, cluster.config.timeouts.connect);
-  auto [ec] = co_await socket.async_connect(to_endpoint(server.resolved), kNoThrow);
+  auto [ec] = co_await socket.async_connect(net::to_endpoint(server.resolved), net::kNoThrow);
   upstream_deadline_.cancel();
   if (ec) {
     request_.tries->report_failure(request_.pick,
-                                   classify_connect_error(ec, upstream_deadline_.expired()));
+                                   net::classify_connect_error(ec, upstream_deadline_.expired()));
     co_return std::nullopt;
   }
   std::error_code ignored;

@@ -8,9 +8,11 @@
 #include "config/config.h"
 #include "core/try_list.h"
 #include "http/message.h"
+#include "net/deadline.h"
+#include "net/no_throw.h"
+#include "net/send_all.h"
 #include "proxy/body_relay.h"
 #include "proxy/handler_memory.h"
-#include "proxy/session_io.h"
 #include "proxy/worker.h"
 #include "tls/stream.h"
 
@@ -29,8 +31,9 @@ namespace fulcrum::proxy {
 /// connecting, interim responses, upgrades, error replies.
 class HttpSession {
  public:
-  HttpSession(Worker& worker, std::shared_ptr<Runtime> generation, ListenerRuntime& listener,
-              tls::Stream client, const asio::ip::tcp::endpoint& peer);
+  HttpSession(Worker& worker, std::shared_ptr<generation::Generation> generation,
+              generation::ListenerRuntime& listener, tls::Stream client,
+              const asio::ip::tcp::endpoint& peer);
   ~HttpSession();
 
   asio::awaitable<void> run();
@@ -56,7 +59,7 @@ class HttpSession {
   enum class ResponseParse { kIncomplete, kFinal, kInterim, kMalformed };
   struct Request {
     std::string_view path;
-    const ClusterRuntime* cluster = nullptr;
+    const generation::ClusterRuntime* cluster = nullptr;
     core::Nanos start{0};
     std::size_t body_in_buffer = 0;  ///< Request body bytes already in in_, after the head.
     bool body_complete = true;       ///< The whole body is in in_ (so it can be replayed).
@@ -125,7 +128,7 @@ class HttpSession {
   /// worker has pending (Asio's per-thread cache holds only a few).
   auto in_session_memory() {
     return asio::bind_allocator(HandlerAllocator<int, kOperationBytes>(operation_memory_),
-                                kNoThrow);
+                                net::kNoThrow);
   }
 
   RelayEnd client_end(core::Nanos timeout) { return {&client_, &client_deadline_, timeout}; }
@@ -134,12 +137,13 @@ class HttpSession {
   }
 
   Worker& worker_;
-  const std::shared_ptr<Runtime> generation_;  ///< Owns listener_ and the clusters routed to.
-  ListenerRuntime& listener_;
+  const std::shared_ptr<generation::Generation>
+      generation_;  ///< Owns listener_ and the clusters routed to.
+  generation::ListenerRuntime& listener_;
   tls::Stream client_;  ///< Plain TCP or TLS: a branch per operation, no virtual call.
   SessionHandle registration_;
-  Deadline client_deadline_;
-  Deadline upstream_deadline_;
+  net::Deadline client_deadline_;
+  net::Deadline upstream_deadline_;
   /// The request loop has one socket operation pending at a time: a read, a gathered send, or
   /// one step of a body relay (the largest, over TLS, is under 1 KiB).
   static constexpr std::size_t kOperationBytes = 1024;

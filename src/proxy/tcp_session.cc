@@ -5,8 +5,11 @@
 #include <cstring>
 
 #include "core/hash.h"
-#include "proxy/address_resolution.h"
-#include "proxy/session_io.h"
+#include "core/try_list.h"
+#include "net/connect_failure.h"
+#include "net/deadline.h"
+#include "net/endpoint.h"
+#include "net/no_throw.h"
 #include "proxy/sessions.h"
 #include "proxy/tls_session.h"
 #include "proxy/tunnel.h"
@@ -14,16 +17,17 @@
 
 namespace fulcrum::proxy {
 
-asio::awaitable<void> run_tcp_session(Worker& worker, std::shared_ptr<Runtime> generation,
-                                      ListenerRuntime& listener, asio::ip::tcp::socket socket,
-                                      asio::ip::tcp::endpoint peer) {
+asio::awaitable<void> run_tcp_session(Worker& worker,
+                                      std::shared_ptr<generation::Generation> generation,
+                                      generation::ListenerRuntime& listener,
+                                      asio::ip::tcp::socket socket, asio::ip::tcp::endpoint peer) {
   std::optional<tls::Stream> stream = open_client_stream(std::move(socket), listener);
   if (!stream) co_return;
   tls::Stream& client = *stream;
   listener.connections.fetch_add(1, std::memory_order_relaxed);
   struct Registration {
     Worker& worker;
-    ListenerRuntime& listener;
+    generation::ListenerRuntime& listener;
     SessionHandle handle;
     ~Registration() {
       worker.unregister_session(handle);
@@ -31,7 +35,7 @@ asio::awaitable<void> run_tcp_session(Worker& worker, std::shared_ptr<Runtime> g
     }
   } registration{worker, listener, {&client.socket(), false, generation.get()}};
   worker.register_session(registration.handle);
-  Deadline deadline(client.get_executor());
+  net::Deadline deadline(client.get_executor());
   std::error_code ec;
   // TLS termination: the handshake first, within client_header, before a server is chosen.
   if (client.is_tls() &&
@@ -42,10 +46,10 @@ asio::awaitable<void> run_tcp_session(Worker& worker, std::shared_ptr<Runtime> g
   }
 
   const std::size_t cluster_index = listener.tcp_cluster_index;
-  ClusterRuntime& cluster = generation->clusters()[cluster_index];
+  generation::ClusterRuntime& cluster = generation->clusters()[cluster_index];
   // The source address as text, as the HTTP side hashes it (source_ip keys agree).
   char ip[64];
-  const std::size_t ip_length = format_ip(peer.address(), ip);
+  const std::size_t ip_length = net::format_ip(peer.address(), ip);
   std::optional<uint64_t> key;
   if (ip_length != 0) key = core::hash_bytes(std::string_view(ip, ip_length));
   const core::SnapshotPtr snapshot = cluster.reader(worker.index()).current();
@@ -60,10 +64,11 @@ asio::awaitable<void> run_tcp_session(Worker& worker, std::shared_ptr<Runtime> g
     asio::ip::tcp::socket connection(worker.io());
     const core::Nanos started = worker.clock().now();
     deadline.arm(connection, cluster.config.timeouts.connect);
-    auto [connect_error] = co_await connection.async_connect(to_endpoint(address), kNoThrow);
+    auto [connect_error] =
+        co_await connection.async_connect(net::to_endpoint(address), net::kNoThrow);
     deadline.cancel();
     if (connect_error) {
-      tries.report_failure(pick, classify_connect_error(connect_error, deadline.expired()));
+      tries.report_failure(pick, net::classify_connect_error(connect_error, deadline.expired()));
       continue;
     }
     connection.set_option(asio::ip::tcp::no_delay(true), ec);

@@ -4,7 +4,9 @@
 
 #include <chrono>
 
-#include "proxy/runtime.h"
+#include "generation/generation.h"
+#include "net/deadline.h"
+#include "net/no_throw.h"
 #include "tls/server_context.h"
 
 namespace fulcrum::proxy {
@@ -14,7 +16,7 @@ constexpr core::Nanos kCloseNotifyTimeout = std::chrono::seconds(1);
 }  // namespace
 
 std::optional<tls::Stream> open_client_stream(asio::ip::tcp::socket socket,
-                                              const ListenerRuntime& listener) {
+                                              const generation::ListenerRuntime& listener) {
   if (!listener.tls) return tls::Stream(std::move(socket));
   try {
     return tls::Stream::accept(std::move(socket), *listener.tls);
@@ -25,10 +27,10 @@ std::optional<tls::Stream> open_client_stream(asio::ip::tcp::socket socket,
   }
 }
 
-asio::awaitable<bool> handshake_client(tls::Stream& client, Deadline& deadline, core::Nanos timeout,
-                                       std::string_view listener) {
+asio::awaitable<bool> handshake_client(tls::Stream& client, net::Deadline& deadline,
+                                       core::Nanos timeout, std::string_view listener) {
   deadline.arm(client.socket(), timeout);
-  auto [ec] = co_await client.async_handshake(kNoThrow);
+  auto [ec] = co_await client.async_handshake(net::kNoThrow);
   deadline.cancel();
   if (!ec) co_return true;
   if (spdlog::should_log(spdlog::level::debug)) {
@@ -42,9 +44,9 @@ asio::awaitable<bool> handshake_client(tls::Stream& client, Deadline& deadline, 
   co_return false;
 }
 
-asio::awaitable<void> send_close_notify(tls::Stream& stream, Deadline& deadline) {
+asio::awaitable<void> send_close_notify(tls::Stream& stream, net::Deadline& deadline) {
   deadline.arm(stream.socket(), kCloseNotifyTimeout);
-  co_await stream.async_shutdown_send(kNoThrow);
+  co_await stream.async_shutdown_send(net::kNoThrow);
   deadline.cancel();
 }
 
@@ -52,7 +54,7 @@ asio::awaitable<std::optional<tls::Stream>> connect_tls(asio::ip::tcp::socket so
                                                         const tls::ClientTlsContext& context,
                                                         std::string_view address,
                                                         const config::ClusterConfig& cluster,
-                                                        Deadline& deadline) {
+                                                        net::Deadline& deadline) {
   std::optional<tls::Stream> stream;
   try {
     stream.emplace(tls::Stream::connect(std::move(socket), context, tls::host_of(address)));
@@ -61,7 +63,7 @@ asio::awaitable<std::optional<tls::Stream>> connect_tls(asio::ip::tcp::socket so
     co_return std::nullopt;
   }
   deadline.arm(stream->socket(), cluster.timeouts.connect);
-  auto [ec] = co_await stream->async_handshake(kNoThrow);
+  auto [ec] = co_await stream->async_handshake(net::kNoThrow);
   deadline.cancel();
   if (!ec) co_return stream;
   spdlog::warn("cluster {}: TLS handshake with server {} failed: {}", cluster.name, address,

@@ -7,7 +7,7 @@
 #include <asio/write.hpp>
 #include <chrono>
 
-#include "proxy/session_io.h"
+#include "net/no_throw.h"
 
 namespace fulcrum::proxy {
 
@@ -23,17 +23,17 @@ asio::awaitable<void> copy(tls::Stream& from, tls::Stream& to, std::span<char> b
                            uint64_t& total, Activity& activity) {
   for (;;) {
     auto [read_error, n] =
-        co_await from.async_read_some(asio::buffer(buffer.data(), buffer.size()), kNoThrow);
+        co_await from.async_read_some(asio::buffer(buffer.data(), buffer.size()), net::kNoThrow);
     if (n > 0) {
       activity.last = steady_clock::now();
       auto [write_error, written] =
-          co_await asio::async_write(to, asio::buffer(buffer.data(), n), kNoThrow);
+          co_await asio::async_write(to, asio::buffer(buffer.data(), n), net::kNoThrow);
       total += written;
       if (write_error) read_error = write_error;
     }
     // A TLS peer that closes without close_notify ends its direction all the same.
     if (read_error == asio::error::eof || read_error == asio::ssl::error::stream_truncated) {
-      co_await to.async_shutdown_send(kNoThrow);
+      co_await to.async_shutdown_send(net::kNoThrow);
       co_return;
     }
     if (read_error) {
@@ -50,7 +50,7 @@ asio::awaitable<void> watch_idle(Activity& activity, core::Nanos idle_timeout) {
   const auto idle = std::chrono::duration_cast<steady_clock::duration>(idle_timeout);
   for (;;) {
     timer.expires_at(activity.last + idle);
-    auto [ec] = co_await timer.async_wait(kNoThrow);
+    auto [ec] = co_await timer.async_wait(net::kNoThrow);
     if (ec) co_return;  // Cancelled: the copies finished first.
     if (steady_clock::now() - activity.last >= idle) co_return;
   }

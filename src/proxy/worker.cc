@@ -15,6 +15,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "net/no_throw.h"
 #include "proxy/operation_cache.h"
 #include "proxy/sessions.h"
 
@@ -25,7 +26,7 @@ namespace {
 // How long an accept loop waits after a failed accept (out of fds or memory) before trying again.
 constexpr std::chrono::milliseconds kAcceptRetryPause{100};
 
-std::size_t head_buffer_size(Runtime& runtime) {
+std::size_t head_buffer_size(generation::Generation& runtime) {
   std::size_t size = Worker::kMinHeadBufferSize;
   for (const auto& listener : runtime.listeners()) {
     size = std::max<std::size_t>(size, 2 * std::size_t{listener->config.limits.max_head_bytes});
@@ -35,7 +36,7 @@ std::size_t head_buffer_size(Runtime& runtime) {
 
 }  // namespace
 
-Worker::Worker(std::shared_ptr<Runtime> runtime, unsigned index)
+Worker::Worker(std::shared_ptr<generation::Generation> runtime, unsigned index)
     : runtime_(std::move(runtime)),
       index_(index),
       head_buffers_(head_buffer_size(*runtime_)),
@@ -88,7 +89,8 @@ void Worker::bind(std::vector<uint16_t>& ports) {
 }
 
 std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> Worker::bind_new(
-    const Runtime& next, const std::vector<std::size_t>& kept, std::vector<uint16_t>& ports) {
+    const generation::Generation& next, const std::vector<std::size_t>& kept,
+    std::vector<uint16_t>& ports) {
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> fresh(kept.size());
   for (std::size_t i = 0; i < kept.size(); ++i) {
     if (kept[i] == SIZE_MAX) fresh[i] = open_acceptor(next.listeners()[i]->config, ports[i]);
@@ -96,7 +98,7 @@ std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> Worker::bind_new(
   return fresh;
 }
 
-void Worker::install(std::shared_ptr<Runtime> next, std::vector<std::size_t> kept,
+void Worker::install(std::shared_ptr<generation::Generation> next, std::vector<std::size_t> kept,
                      std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> fresh) {
   asio::post(io_, [this, next = std::move(next), kept = std::move(kept),
                    fresh = std::move(fresh)]() mutable {
@@ -222,14 +224,13 @@ void Worker::unregister_session(SessionHandle& handle) {
 }
 
 asio::awaitable<void> Worker::accept_loop(std::shared_ptr<AcceptorSlot> slot) {
-  constexpr auto nothrow = asio::experimental::as_tuple(asio::use_awaitable);
   asio::ip::tcp::endpoint peer;  // Filled by accept() itself: no getpeername per connection.
   asio::steady_timer pause(io_);
   uint64_t failed_in_a_row = 0;
   while (slot->acceptor.is_open()) {
-    auto [ec, socket] = co_await slot->acceptor.async_accept(peer, nothrow);
+    auto [ec, socket] = co_await slot->acceptor.async_accept(peer, net::kNoThrow);
     // Read after the wait: a reload may have re-pointed the slot meanwhile.
-    ListenerRuntime& listener = *slot->listener;
+    generation::ListenerRuntime& listener = *slot->listener;
     if (ec) {
       if (ec == asio::error::operation_aborted || !slot->acceptor.is_open()) break;
       if (failed_in_a_row++ == 0) {
@@ -239,7 +240,7 @@ asio::awaitable<void> Worker::accept_loop(std::shared_ptr<AcceptorSlot> slot) {
       // Out of fds or memory: the connection stays in the backlog and accept() fails again at
       // once, so retrying now would spin a core. Serve the connections we have; some will close.
       pause.expires_after(kAcceptRetryPause);
-      co_await pause.async_wait(nothrow);
+      co_await pause.async_wait(net::kNoThrow);
       continue;
     }
     if (failed_in_a_row != 0) {

@@ -11,9 +11,9 @@
 
 #include "core/cluster.h"
 #include "core/rng.h"
+#include "generation/generation.h"
 #include "proxy/buffer_pool.h"
 #include "proxy/handler_memory.h"
-#include "proxy/runtime.h"
 #include "proxy/upstream_pool.h"
 
 namespace fulcrum::proxy {
@@ -22,8 +22,9 @@ namespace fulcrum::proxy {
 /// links into the worker's list itself, so opening a connection allocates no list node.
 struct SessionHandle {
   asio::ip::tcp::socket* client = nullptr;
-  bool idle = true;                     ///< Between requests, no byte of the next one received.
-  const Runtime* generation = nullptr;  ///< The configuration the session serves with.
+  bool idle = true;  ///< Between requests, no byte of the next one received.
+  const generation::Generation* generation =
+      nullptr;  ///< The configuration the session serves with.
   SessionHandle* prev = nullptr;
   SessionHandle* next = nullptr;
 };
@@ -34,8 +35,8 @@ struct SessionHandle {
 struct AcceptorSlot {
   explicit AcceptorSlot(asio::ip::tcp::acceptor socket) : acceptor(std::move(socket)) {}
   asio::ip::tcp::acceptor acceptor;
-  std::shared_ptr<Runtime> generation;
-  ListenerRuntime* listener = nullptr;
+  std::shared_ptr<generation::Generation> generation;
+  generation::ListenerRuntime* listener = nullptr;
 };
 
 /// One event-loop thread (named "fulcrum-w<index>"). Owns its io_context, its own SO_REUSEPORT
@@ -48,7 +49,7 @@ class Worker {
   static constexpr std::size_t kBufferSize = 64 * 1024;
   static constexpr std::size_t kMinHeadBufferSize = 16 * 1024;
 
-  Worker(std::shared_ptr<Runtime> runtime, unsigned index);
+  Worker(std::shared_ptr<generation::Generation> runtime, unsigned index);
   ~Worker();
 
   /// Binds this worker's listening sockets. For a listener configured on port 0, the first
@@ -61,11 +62,12 @@ class Worker {
   /// continues, or SIZE_MAX). Ports as in bind(). Throws std::system_error (e.g. address in use)
   /// before anything changed.
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> bind_new(
-      const Runtime& next, const std::vector<std::size_t>& kept, std::vector<uint16_t>& ports);
+      const generation::Generation& next, const std::vector<std::size_t>& kept,
+      std::vector<uint16_t>& ports);
   /// A reload, step 2 (any thread): the worker switches to `next` on its own thread. New
   /// connections and requests use it; sessions of older generations finish their request and
   /// close, and any still open `drain_timeout` later are closed.
-  void install(std::shared_ptr<Runtime> next, std::vector<std::size_t> kept,
+  void install(std::shared_ptr<generation::Generation> next, std::vector<std::size_t> kept,
                std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> fresh);
   void join();
   /// Thread-safe: stop accepting, close idle connections, let requests in flight finish.
@@ -77,7 +79,7 @@ class Worker {
 
   // Worker-local accessors for sessions.
   /// The current generation; sessions keep the one they started with.
-  Runtime& runtime() { return *runtime_; }
+  generation::Generation& runtime() { return *runtime_; }
   unsigned index() const { return index_; }
   asio::io_context& io() { return io_; }
   core::Rng& rng() { return rng_; }
@@ -88,7 +90,7 @@ class Worker {
   BufferPool& head_buffers() { return head_buffers_; }
   const core::Clock& clock() const { return clock_; }
   /// This worker's access log writer; nullptr when the access log is off.
-  AccessLogWriter* access_log() { return access_log_; }
+  generation::AccessLogWriter* access_log() { return access_log_; }
 
   /// `handle` must stay put until unregistered.
   void register_session(SessionHandle& handle);
@@ -104,7 +106,7 @@ class Worker {
                                                          uint16_t& port);
   void close_sessions_older_than(uint64_t serial);
 
-  std::shared_ptr<Runtime> runtime_;
+  std::shared_ptr<generation::Generation> runtime_;
   unsigned index_;
   // Declared before io_ so they outlive it: destroying the io_context destroys the coroutine
   // frames of sessions a drain timeout cut off, and those unregister and return their buffers.
@@ -118,7 +120,7 @@ class Worker {
   core::FastRng rng_;
   UpstreamPool pool_;
   asio::steady_timer pool_sweep_timer_{io_};
-  AccessLogWriter* access_log_;
+  generation::AccessLogWriter* access_log_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> bound_;  ///< Until start() serves them.
   std::vector<std::shared_ptr<AcceptorSlot>> slots_;  ///< By listener of the current generation.
   bool draining_ = false;

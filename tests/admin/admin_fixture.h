@@ -17,7 +17,7 @@
 
 #include "admin/admin_server.h"
 #include "config/config.h"
-#include "proxy/runtime.h"
+#include "generation/generation.h"
 #include "tests/admin/admin_client.h"
 
 namespace fulcrum::admin::testing {
@@ -71,7 +71,7 @@ class AdminTest : public ::testing::Test {
   void start(const std::string& admin, std::string_view drain_timeout = "2s") {
     config::Config config = config::load_config_string(
         base_config(drain_timeout) + "admin: " + admin + "\n", "/tmp/admin-test.yaml");
-    runtime_ = std::make_unique<proxy::Runtime>(std::move(config));
+    runtime_ = std::make_unique<generation::Generation>(std::move(config));
     server_ = std::make_unique<AdminServer>(*runtime_, runtime_->config().admin,
                                             runtime_->config().drain_timeout);
     server_->start();
@@ -116,7 +116,7 @@ class AdminTest : public ::testing::Test {
     return true;
   }
 
-  std::unique_ptr<proxy::Runtime> runtime_;
+  std::unique_ptr<generation::Generation> runtime_;
   std::unique_ptr<AdminServer> server_;
   uint16_t port_ = 0;
   std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> log_;

@@ -35,8 +35,8 @@ class HistoryTest : public ::testing::Test {
     return Moment{steady, 1'700'000'000'000'000'000 + steady.count()};
   }
 
-  proxy::Runtime runtime_;
-  proxy::ClusterRuntime& web_;
+  generation::Generation runtime_;
+  generation::ClusterRuntime& web_;
   std::shared_ptr<core::ServerState> state_;
   History history_;
 };

@@ -1,5 +1,5 @@
 // sd_notify over a real AF_UNIX datagram socket, by path and in the abstract namespace.
-#include "proxy/sd_notify.h"
+#include "app/sd_notify.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -47,25 +47,25 @@ class NotifySocket {
 
 TEST(SdNotify, SendsOneDatagramToAPathSocket) {
   NotifySocket socket("/tmp/fulcrum-notify-" + std::to_string(getpid()));
-  EXPECT_TRUE(sd_notify("READY=1\nSTATUS=serving"));
+  EXPECT_TRUE(app::sd_notify("READY=1\nSTATUS=serving"));
   EXPECT_EQ(socket.receive(), "READY=1\nSTATUS=serving");
-  EXPECT_TRUE(sd_notify("STOPPING=1"));
+  EXPECT_TRUE(app::sd_notify("STOPPING=1"));
   EXPECT_EQ(socket.receive(), "STOPPING=1");
 }
 
 TEST(SdNotify, SendsToAnAbstractSocket) {
   NotifySocket socket("@fulcrum-notify-" + std::to_string(getpid()));
-  EXPECT_TRUE(sd_notify("READY=1"));
+  EXPECT_TRUE(app::sd_notify("READY=1"));
   EXPECT_EQ(socket.receive(), "READY=1");
 }
 
 TEST(SdNotify, DoesNothingWithoutAServiceManager) {
   unsetenv("NOTIFY_SOCKET");
-  EXPECT_FALSE(sd_notify("READY=1"));
+  EXPECT_FALSE(app::sd_notify("READY=1"));
   setenv("NOTIFY_SOCKET", "relative/path", 1);
-  EXPECT_FALSE(sd_notify("READY=1"));
+  EXPECT_FALSE(app::sd_notify("READY=1"));
   setenv("NOTIFY_SOCKET", "/tmp/fulcrum-no-such-socket", 1);
-  EXPECT_FALSE(sd_notify("READY=1"));
+  EXPECT_FALSE(app::sd_notify("READY=1"));
   unsetenv("NOTIFY_SOCKET");
 }
 

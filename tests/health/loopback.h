@@ -30,8 +30,8 @@
 #include <vector>
 
 #include "core/server.h"
-#include "proxy/address_resolution.h"
-#include "proxy/session_io.h"
+#include "net/endpoint.h"
+#include "net/no_throw.h"
 
 namespace fulcrum::health::testing {
 
@@ -87,7 +87,7 @@ class LoopbackServers {
 
   uint16_t port(std::size_t i) const { return listeners_[i]->acceptor.local_endpoint().port(); }
   core::NetAddress address(std::size_t i) const {
-    return proxy::to_net_address(listeners_[i]->acceptor.local_endpoint());
+    return net::to_net_address(listeners_[i]->acceptor.local_endpoint());
   }
   std::string host_port(std::size_t i) const { return "127.0.0.1:" + std::to_string(port(i)); }
 
@@ -119,7 +119,7 @@ class LoopbackServers {
  private:
   asio::awaitable<void> accept_loop(Listener& l) {
     for (;;) {
-      auto [ec, socket] = co_await l.acceptor.async_accept(proxy::kNoThrow);
+      auto [ec, socket] = co_await l.acceptor.async_accept(net::kNoThrow);
       if (ec) co_return;
       {
         std::lock_guard lock(mutex_);
@@ -138,7 +138,7 @@ class LoopbackServers {
       if (l.read_first != ReadFirst::kNothing) {
         auto [ec, n] = co_await asio::async_read_until(
             *socket, asio::dynamic_buffer(received),
-            l.read_first == ReadFirst::kLine ? "\n" : "\r\n\r\n", proxy::kNoThrow);
+            l.read_first == ReadFirst::kLine ? "\n" : "\r\n\r\n", net::kNoThrow);
         if (ec) co_return;
         request = received.substr(0, n);
         received.erase(0, n);
@@ -156,7 +156,7 @@ class LoopbackServers {
         l.held.push_back(socket);  // Never answered; closed when the servers stop.
         co_return;
       }
-      auto [ec, n] = co_await asio::async_write(*socket, asio::buffer(*reply), proxy::kNoThrow);
+      auto [ec, n] = co_await asio::async_write(*socket, asio::buffer(*reply), net::kNoThrow);
       if (ec) co_return;
       if (after == AfterReply::kClose) break;
     }
@@ -164,7 +164,7 @@ class LoopbackServers {
     socket->shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
     // Wait for the client to close, so our side does not reset a reply it has not read.
     char byte;
-    co_await socket->async_read_some(asio::buffer(&byte, 1), proxy::kNoThrow);
+    co_await socket->async_read_some(asio::buffer(&byte, 1), net::kNoThrow);
   }
 
   asio::io_context io_{1};
@@ -203,7 +203,7 @@ class BlackHole {
   }
   uint16_t port() const { return port_; }
   core::NetAddress address() const {
-    return proxy::to_net_address({asio::ip::make_address("127.0.0.1"), port_});
+    return net::to_net_address({asio::ip::make_address("127.0.0.1"), port_});
   }
 
  private:

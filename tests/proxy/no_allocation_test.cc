@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "app/daemon.h"
 #include "config/config.h"
-#include "proxy/daemon.h"
 #include "tests/proxy/allocation_counter.h"
 #include "tests/proxy/raw_http.h"
 #include "tls/test_certs.h"
@@ -104,7 +104,7 @@ void expect_steady_state_allocates_nothing(const std::string& listener_extra, SS
       "    servers:\n"
       "      - address: 127.0.0.1:" +
       std::to_string(backend.port()) + "\n";
-  Daemon daemon(config::load_config_string(yaml, "no_allocation.yaml"));
+  app::Daemon daemon(config::load_config_string(yaml, "no_allocation.yaml"));
   daemon.start();
 
   std::vector<std::unique_ptr<RawClient>> clients;

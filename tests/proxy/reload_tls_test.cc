@@ -9,7 +9,7 @@
 #include <string>
 
 #include "config/config.h"
-#include "proxy/runtime.h"
+#include "generation/generation.h"
 #include "tls/server_context.h"
 #include "tls/test_certs.h"
 
@@ -19,7 +19,7 @@ namespace {
 namespace testing = tls::testing;
 
 /// The common name of the certificate a new handshake on `listener` would present.
-std::string served_name(const ListenerRuntime& listener) {
+std::string served_name(const generation::ListenerRuntime& listener) {
   const tls::SslPtr ssl = listener.tls->new_session();
   return testing::common_name(SSL_get_certificate(ssl.get()));
 }
@@ -41,19 +41,20 @@ TEST(ReloadTlsTest, ListenersLoadRenewedFilesAndKeepTheirsOnFailure) {
       "  - { name: plain, listen: 127.0.0.1:0, cluster: app }\n"
       "  - { name: web, listen: 127.0.0.1:0, cluster: app, tls: " +
       tls + " }\nclusters:\n  - { name: app, servers: [{ address: 127.0.0.1:9 }] }\n";
-  Runtime runtime(config::load_config_string(yaml, "reload.yaml"));
+  generation::Generation runtime(config::load_config_string(yaml, "reload.yaml"));
   const auto next = [&] {
-    return std::make_unique<Runtime>(config::load_config_string(yaml, "reload.yaml"), &runtime);
+    return std::make_unique<generation::Generation>(config::load_config_string(yaml, "reload.yaml"),
+                                                    &runtime);
   };
   ASSERT_EQ(runtime.listeners().size(), 2u);
   EXPECT_EQ(runtime.listeners()[0]->tls, nullptr);
-  const ListenerRuntime& web = *runtime.listeners()[1];
+  const generation::ListenerRuntime& web = *runtime.listeners()[1];
   ASSERT_NE(web.tls, nullptr);
   EXPECT_EQ(served_name(web), "first");
 
   write("renewed");  // Renewed in place, as certbot does.
   const auto reloaded = next();
-  const ListenerRuntime& reloaded_web = *reloaded->listeners()[1];
+  const generation::ListenerRuntime& reloaded_web = *reloaded->listeners()[1];
   EXPECT_NE(reloaded_web.tls, web.tls) << "a new context: the running one is not changed";
   EXPECT_EQ(served_name(reloaded_web), "renewed");
   EXPECT_EQ(served_name(web), "first") << "until the workers switch, the old one serves as before";

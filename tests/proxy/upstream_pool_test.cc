@@ -12,7 +12,7 @@
 #include <chrono>
 #include <thread>
 
-#include "proxy/address_resolution.h"
+#include "net/endpoint.h"
 
 namespace fulcrum::proxy {
 namespace {
@@ -59,7 +59,7 @@ bool still_open(tcp::socket& server) {
 TEST(UpstreamPool, SweepClosesWhatTheServerClosedAndForgetsRemovedServers) {
   asio::io_context io;
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  const core::NetAddress address = to_net_address(acceptor.local_endpoint());
+  const core::NetAddress address = net::to_net_address(acceptor.local_endpoint());
   UpstreamPool pool;
   auto kept_server = std::make_shared<core::ServerState>("127.0.0.1:1");
   auto removed_server = std::make_shared<core::ServerState>("127.0.0.1:1");
@@ -98,7 +98,7 @@ TEST(UpstreamPool, SweepClosesWhatTheServerClosedAndForgetsRemovedServers) {
 TEST(UpstreamPool, SweepClosesConnectionsIdleLongerThanTheIdleTimeout) {
   asio::io_context io;
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  const core::NetAddress address = to_net_address(acceptor.local_endpoint());
+  const core::NetAddress address = net::to_net_address(acceptor.local_endpoint());
   UpstreamPool pool;
   auto server = std::make_shared<core::ServerState>("127.0.0.1:1");
   Connection old_one = connect_pair(io, acceptor);

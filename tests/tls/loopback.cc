@@ -8,14 +8,11 @@
 #include <asio/write.hpp>
 #include <stdexcept>
 
+#include "net/no_throw.h"
 #include "tls/test_certs.h"
 
 namespace fulcrum::tls::testing {
-namespace {
-
-constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
-
-}  // namespace
+namespace {}  // namespace
 
 Loopback::Loopback()
     : acceptor_(io_, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {}
@@ -37,12 +34,12 @@ std::unique_ptr<Connection> Loopback::connect(const MakeStream& server, const Ma
   asio::co_spawn(
       io_,
       [this, c, server]() -> asio::awaitable<void> {
-        auto [accept_error, socket] = co_await acceptor_.async_accept(kNoThrow);
+        auto [accept_error, socket] = co_await acceptor_.async_accept(net::kNoThrow);
         if (accept_error) {
           c->server_error = accept_error;
         } else {
           c->server.emplace(server(std::move(socket)));
-          auto [ec] = co_await c->server->async_handshake(kNoThrow);
+          auto [ec] = co_await c->server->async_handshake(net::kNoThrow);
           c->server_error = ec;
         }
         c->server_done = true;
@@ -52,12 +49,13 @@ std::unique_ptr<Connection> Loopback::connect(const MakeStream& server, const Ma
       io_,
       [this, c, client]() -> asio::awaitable<void> {
         Socket socket(io_);
-        auto [connect_error] = co_await socket.async_connect(acceptor_.local_endpoint(), kNoThrow);
+        auto [connect_error] =
+            co_await socket.async_connect(acceptor_.local_endpoint(), net::kNoThrow);
         if (connect_error) {
           c->client_error = connect_error;
         } else {
           c->client.emplace(client(std::move(socket)));
-          auto [ec] = co_await c->client->async_handshake(kNoThrow);
+          auto [ec] = co_await c->client->async_handshake(net::kNoThrow);
           c->client_error = ec;
         }
         c->client_done = true;
@@ -78,7 +76,7 @@ std::string Loopback::send(Stream& from, Stream& to, const std::string& text) {
   asio::co_spawn(
       io_,
       [&]() -> asio::awaitable<void> {
-        auto [ec, n] = co_await asio::async_write(from, asio::buffer(text), kNoThrow);
+        auto [ec, n] = co_await asio::async_write(from, asio::buffer(text), net::kNoThrow);
         write_error = ec;
         written = true;
       },
@@ -86,7 +84,7 @@ std::string Loopback::send(Stream& from, Stream& to, const std::string& text) {
   asio::co_spawn(
       io_,
       [&]() -> asio::awaitable<void> {
-        auto [ec, n] = co_await asio::async_read(to, asio::buffer(received), kNoThrow);
+        auto [ec, n] = co_await asio::async_read(to, asio::buffer(received), net::kNoThrow);
         read_error = ec;
         read = true;
       },

@@ -12,6 +12,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "net/no_throw.h"
 #include "tls/loopback.h"
 #include "tls/server_context.h"
 #include "tls/test_certs.h"
@@ -20,7 +21,6 @@ namespace fulcrum::tls {
 namespace {
 
 using testing::Loopback;
-constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 
 class StreamTest : public ::testing::TestWithParam<bool> {
  protected:
@@ -63,7 +63,7 @@ class StreamTest : public ::testing::TestWithParam<bool> {
         [&]() -> asio::awaitable<void> {
           char buffer[4096];
           for (;;) {
-            auto [ec, n] = co_await stream.async_read_some(asio::buffer(buffer), kNoThrow);
+            auto [ec, n] = co_await stream.async_read_some(asio::buffer(buffer), net::kNoThrow);
             received.append(buffer, n);
             if (ec) {
               end = ec;
@@ -83,7 +83,7 @@ class StreamTest : public ::testing::TestWithParam<bool> {
     asio::co_spawn(
         loopback_.io(),
         [&]() -> asio::awaitable<void> {
-          auto [ec] = co_await stream.async_shutdown_send(kNoThrow);
+          auto [ec] = co_await stream.async_shutdown_send(net::kNoThrow);
           result = ec;
           done = true;
         },
@@ -117,7 +117,7 @@ TEST_P(StreamTest, GatherWriteKeepsBufferOrder) {
         const std::string tail = "|TAIL";
         std::array<asio::const_buffer, 3> pieces{asio::buffer(head), asio::buffer(body),
                                                  asio::buffer(tail)};
-        co_await asio::async_write(*c->client, pieces, kNoThrow);
+        co_await asio::async_write(*c->client, pieces, net::kNoThrow);
         done = true;
       },
       asio::detached);
@@ -139,7 +139,7 @@ TEST_P(StreamTest, ShutdownSendEndsOneDirectionAndTheOtherStillFlows) {
       [&]() -> asio::awaitable<void> {
         char buffer[64];
         for (;;) {
-          auto [ec, n] = co_await c->client->async_read_some(asio::buffer(buffer), kNoThrow);
+          auto [ec, n] = co_await c->client->async_read_some(asio::buffer(buffer), net::kNoThrow);
           reply.append(buffer, n);
           if (ec) {
             reply_end = ec;
@@ -161,7 +161,8 @@ TEST_P(StreamTest, ShutdownSendEndsOneDirectionAndTheOtherStillFlows) {
   asio::co_spawn(
       loopback_.io(),
       [&]() -> asio::awaitable<void> {
-        co_await asio::async_write(*c->server, asio::buffer(std::string("response")), kNoThrow);
+        co_await asio::async_write(*c->server, asio::buffer(std::string("response")),
+                                   net::kNoThrow);
         written = true;
       },
       asio::detached);
@@ -180,7 +181,7 @@ TEST_P(StreamTest, CancellingTheSocketAbortsAPendingRead) {
       loopback_.io(),
       [&]() -> asio::awaitable<void> {
         char byte;
-        auto [ec, n] = co_await c->server->async_read_some(asio::buffer(&byte, 1), kNoThrow);
+        auto [ec, n] = co_await c->server->async_read_some(asio::buffer(&byte, 1), net::kNoThrow);
         result = ec;
         done = true;
       },
@@ -213,7 +214,7 @@ TEST(StreamHandshake, CancellingTheSocketAbortsAHandshakeWithASilentPeer) {
   asio::co_spawn(
       loopback.io(),
       [&]() -> asio::awaitable<void> {
-        auto [ec] = co_await stream->async_handshake(kNoThrow);
+        auto [ec] = co_await stream->async_handshake(net::kNoThrow);
         result = ec;
         done = true;
       },

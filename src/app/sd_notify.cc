@@ -1,4 +1,4 @@
-#include "proxy/sd_notify.h"
+#include "app/sd_notify.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace fulcrum::proxy {
+namespace fulcrum::app {
 
 bool sd_notify(std::string_view state) {
   const char* path = std::getenv("NOTIFY_SOCKET");
@@ -29,4 +29,4 @@ bool sd_notify(std::string_view state) {
   return sent == static_cast<ssize_t>(state.size());
 }
 
-}  // namespace fulcrum::proxy
+}  // namespace fulcrum::app

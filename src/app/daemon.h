@@ -10,14 +10,14 @@
 
 #include "admin/admin_server.h"
 #include "config/config.h"
+#include "generation/generation.h"
 #include "health/health_service.h"
 #include "health/health_sharing.h"
 #include "proxy/address_refresher.h"
 #include "proxy/discovery_service.h"
-#include "proxy/runtime.h"
 #include "proxy/worker.h"
 
-namespace fulcrum::proxy {
+namespace fulcrum::app {
 
 /// The proxy process: a runtime shared by `workers` event-loop threads, hot reload (a new
 /// runtime generation taking over the old one's live state and listening sockets), and the
@@ -48,7 +48,7 @@ class Daemon {
   void shutdown();
 
   /// The current generation. Not synchronised with reload(): for tests and the owning thread.
-  Runtime& runtime() { return *runtime_; }
+  generation::Generation& runtime() { return *runtime_; }
   /// The admin listener's bound port; 0 when no `admin` section is configured.
   uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
 
@@ -59,11 +59,11 @@ class Daemon {
 
   const std::string config_path_;  ///< What a reload reads.
   std::mutex reload_mutex_;        // One reload at a time; guards runtime_ against reload().
-  std::shared_ptr<Runtime> runtime_;
-  std::vector<std::unique_ptr<Worker>> workers_;
-  std::unique_ptr<AddressRefresher> address_refresher_;
+  std::shared_ptr<generation::Generation> runtime_;
+  std::vector<std::unique_ptr<proxy::Worker>> workers_;
+  std::unique_ptr<proxy::AddressRefresher> address_refresher_;
   // Runs the discovered clusters' sources; replaced (on the new generation) by a reload.
-  std::unique_ptr<DiscoveryService> discovery_;
+  std::unique_ptr<proxy::DiscoveryService> discovery_;
   // Built with the runtime, so servers start in their initial health state; started after the
   // workers, stopped before them. A reload replaces it with one that inherits its state.
   std::unique_ptr<health::HealthService> health_;
@@ -79,4 +79,4 @@ class Daemon {
   std::optional<asio::signal_set> signals_;
 };
 
-}  // namespace fulcrum::proxy
+}  // namespace fulcrum::app

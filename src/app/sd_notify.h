@@ -6,11 +6,11 @@
 
 #include <string_view>
 
-namespace fulcrum::proxy {
+namespace fulcrum::app {
 
 /// Sends `state` (e.g. "READY=1\nSTATUS=serving") to $NOTIFY_SOCKET. A path starting with '@'
 /// is an abstract socket. Returns false when the variable is unset (not run by a service
 /// manager) or the send failed; never throws, never blocks.
 bool sd_notify(std::string_view state);
 
-}  // namespace fulcrum::proxy
+}  // namespace fulcrum::app

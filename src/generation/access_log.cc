@@ -1,4 +1,4 @@
-#include "proxy/access_log.h"
+#include "generation/access_log.h"
 
 #include <fmt/format.h>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -9,7 +9,7 @@
 #include <chrono>
 #include <cstring>
 
-namespace fulcrum::proxy {
+namespace fulcrum::generation {
 
 namespace {
 
@@ -167,4 +167,4 @@ void AccessLog::write_line(const AccessLogWriter::Slot& slot) {
   logger_->info(std::string_view(line.data(), line.size()));
 }
 
-}  // namespace fulcrum::proxy
+}  // namespace fulcrum::generation

@@ -1,17 +1,17 @@
-#include "proxy/runtime.h"
+#include "generation/generation.h"
 
 #include <algorithm>
 #include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
 #include <stdexcept>
 
-#include "proxy/address_resolution.h"
+#include "net/endpoint.h"
 #include "tls/client_context.h"
 #include "tls/server_context.h"
 
-namespace fulcrum::proxy {
+namespace fulcrum::generation {
 
-Runtime::Runtime(config::Config config, const Runtime* previous)
+Generation::Generation(config::Config config, const Generation* previous)
     : config_(std::move(config)),
       worker_count_(previous ? previous->worker_count_ : std::max<uint32_t>(1, config_.workers)),
       serial_(previous ? previous->serial_ + 1 : 1),
@@ -23,7 +23,7 @@ Runtime::Runtime(config::Config config, const Runtime* previous)
       auto [it, fresh] = resolved.try_emplace(server.address);
       if (fresh) {
         std::string error;
-        const auto address = resolve_server_address(server.address, &error);
+        const auto address = net::resolve_server_address(server.address, &error);
         if (!address) {
           throw std::runtime_error("cannot resolve server address '" + server.address +
                                    "': " + error);
@@ -89,14 +89,14 @@ Runtime::Runtime(config::Config config, const Runtime* previous)
   }
 }
 
-const ClusterRuntime* Runtime::find_cluster(std::string_view name) const {
+const ClusterRuntime* Generation::find_cluster(std::string_view name) const {
   for (const auto& cluster : clusters_) {
     if (cluster.config.name == name) return &cluster;
   }
   return nullptr;
 }
 
-std::size_t Runtime::listener_index(std::string_view name) const {
+std::size_t Generation::listener_index(std::string_view name) const {
   for (std::size_t i = 0; i < listeners_.size(); ++i) {
     if (listeners_[i]->config.name == name) return i;
   }
@@ -126,8 +126,8 @@ bool host_matches(std::string_view configured, std::string_view host) {
 
 }  // namespace
 
-std::size_t Runtime::route_position(const ListenerRuntime& listener, std::string_view host,
-                                    std::string_view path) {
+std::size_t Generation::route_position(const ListenerRuntime& listener, std::string_view host,
+                                       std::string_view path) {
   for (std::size_t i = 0; i < listener.routes.size(); ++i) {
     const RouteRuntime& route = listener.routes[i];
     if (host_matches(route.host, host) && path.starts_with(route.path_prefix)) return i;
@@ -135,10 +135,10 @@ std::size_t Runtime::route_position(const ListenerRuntime& listener, std::string
   return SIZE_MAX;
 }
 
-std::size_t Runtime::route(const ListenerRuntime& listener, std::string_view host,
-                           std::string_view path) {
+std::size_t Generation::route(const ListenerRuntime& listener, std::string_view host,
+                              std::string_view path) {
   const std::size_t position = route_position(listener, host, path);
   return position == SIZE_MAX ? SIZE_MAX : listener.routes[position].cluster_index;
 }
 
-}  // namespace fulcrum::proxy
+}  // namespace fulcrum::generation

@@ -13,14 +13,14 @@
 
 #include "config/config.h"
 #include "core/cluster.h"
-#include "proxy/access_log.h"
+#include "generation/access_log.h"
 
 namespace fulcrum::tls {
 class ServerTlsContext;
 class ClientTlsContext;
 }  // namespace fulcrum::tls
 
-namespace fulcrum::proxy {
+namespace fulcrum::generation {
 
 /// A worker's cache of a cluster's snapshot, on a cache line of its own.
 struct alignas(64) WorkerReader {
@@ -77,13 +77,13 @@ struct ListenerRuntime {
 /// into each ServerSpec (and later by the AddressRefresher), so the request path never blocks
 /// on name lookup. Process-wide parts (access log, drain signalling) are shared by every
 /// generation.
-class Runtime {
+class Generation {
  public:
   /// Resolves every server address; throws std::runtime_error naming an address that does not
   /// resolve. `previous`, when given, is the generation this one replaces.
-  explicit Runtime(config::Config config, const Runtime* previous = nullptr);
-  Runtime(const Runtime&) = delete;
-  Runtime& operator=(const Runtime&) = delete;
+  explicit Generation(config::Config config, const Generation* previous = nullptr);
+  Generation(const Generation&) = delete;
+  Generation& operator=(const Generation&) = delete;
 
   const config::Config& config() const { return config_; }
   /// Worker threads, fixed for the process's life: a reload cannot change it.
@@ -140,4 +140,4 @@ class Runtime {
   std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
 };
 
-}  // namespace fulcrum::proxy
+}  // namespace fulcrum::generation

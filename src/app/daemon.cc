@@ -1,4 +1,4 @@
-#include "proxy/daemon.h"
+#include "app/daemon.h"
 
 #include <spdlog/spdlog.h>
 
@@ -8,9 +8,9 @@
 #include <csignal>
 #include <filesystem>
 
-#include "proxy/sd_notify.h"
+#include "app/sd_notify.h"
 
-namespace fulcrum::proxy {
+namespace fulcrum::app {
 namespace {
 
 /// Settings the running process cannot change: a reload keeps the running value and says so.
@@ -58,9 +58,9 @@ void default_state_file(config::Config& config) {
 
 Daemon::Daemon(config::Config config) : config_path_(config.source_path) {
   default_state_file(config);
-  runtime_ = std::make_shared<Runtime>(std::move(config));
+  runtime_ = std::make_shared<generation::Generation>(std::move(config));
   for (unsigned i = 0; i < runtime_->worker_count(); ++i) {
-    workers_.push_back(std::make_unique<Worker>(runtime_, i));
+    workers_.push_back(std::make_unique<proxy::Worker>(runtime_, i));
   }
   if (runtime_->config().admin.enabled) {
     admin_ = std::make_unique<admin::AdminServer>(*runtime_, runtime_->config().admin,
@@ -80,8 +80,8 @@ Daemon::Daemon(config::Config config) : config_path_(config.source_path) {
       }
     });
   }
-  address_refresher_ = std::make_unique<AddressRefresher>(*runtime_);
-  discovery_ = std::make_unique<DiscoveryService>(*runtime_);
+  address_refresher_ = std::make_unique<proxy::AddressRefresher>(*runtime_);
+  discovery_ = std::make_unique<proxy::DiscoveryService>(*runtime_);
   health_ = std::make_unique<health::HealthService>(*runtime_);
   if (runtime_->config().health_sharing.enabled) {
     sharing_ = std::make_unique<health::HealthSharing>(*runtime_);
@@ -174,14 +174,14 @@ std::string Daemon::apply(config::Config next) {
   std::lock_guard lock(reload_mutex_);
   if (workers_.empty() || runtime_->draining()) return "the proxy is shutting down";
   sd_notify("RELOADING=1\nSTATUS=reloading");
-  const std::shared_ptr<Runtime> current = runtime_;
+  const std::shared_ptr<generation::Generation> current = runtime_;
   default_state_file(next);
   keep_fixed_settings(current->config(), next);
-  std::shared_ptr<Runtime> fresh;
-  std::unique_ptr<DiscoveryService> discovery;
+  std::shared_ptr<generation::Generation> fresh;
+  std::unique_ptr<proxy::DiscoveryService> discovery;
   try {
-    fresh = std::make_shared<Runtime>(std::move(next), current.get());
-    discovery = std::make_unique<DiscoveryService>(*fresh);
+    fresh = std::make_shared<generation::Generation>(std::move(next), current.get());
+    discovery = std::make_unique<proxy::DiscoveryService>(*fresh);
   } catch (const std::exception& e) {
     spdlog::error("reload: {}; the running configuration stays", e.what());
     sd_notify("READY=1\nSTATUS=serving");
@@ -236,7 +236,7 @@ std::string Daemon::apply(config::Config next) {
     sharing_ = std::move(sharing);
     sharing_->start();
   }
-  address_refresher_ = std::make_unique<AddressRefresher>(*runtime_);
+  address_refresher_ = std::make_unique<proxy::AddressRefresher>(*runtime_);
   address_refresher_->start();
   discovery_ = std::move(discovery);
   discovery_->start();
@@ -294,4 +294,4 @@ void Daemon::shutdown() {
   runtime_->access_log().flush();
 }
 
-}  // namespace fulcrum::proxy
+}  // namespace fulcrum::app

@@ -16,7 +16,7 @@ namespace spdlog {
 class logger;
 }
 
-namespace fulcrum::proxy {
+namespace fulcrum::generation {
 
 /// One line of the access log.
 struct AccessRecord {
@@ -93,4 +93,4 @@ class AccessLog {
   std::thread thread_;
 };
 
-}  // namespace fulcrum::proxy
+}  // namespace fulcrum::generation

@@ -1,4 +1,4 @@
-#include "proxy/address_resolution.h"
+#include "net/endpoint.h"
 
 #include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
@@ -6,7 +6,7 @@
 
 #include "config/values.h"
 
-namespace fulcrum::proxy {
+namespace fulcrum::net {
 
 std::optional<core::NetAddress> resolve_server_address(std::string_view address,
                                                        std::string* error) {
@@ -62,4 +62,4 @@ core::NetAddress to_net_address(const asio::ip::tcp::endpoint& endpoint) {
   return out;
 }
 
-}  // namespace fulcrum::proxy
+}  // namespace fulcrum::net

@@ -1,4 +1,4 @@
-#include "demo/demo.h"
+#include "app/demo.h"
 
 #include <fmt/format.h>
 #include <signal.h>
@@ -15,11 +15,11 @@
 #include <cstring>
 #include <vector>
 
+#include "app/daemon.h"
 #include "config/config.h"
 #include "http/forward.h"
 #include "http/message.h"
-#include "proxy/daemon.h"
-#include "proxy/session_io.h"
+#include "net/no_throw.h"
 
 namespace fulcrum::demo {
 
@@ -37,7 +37,7 @@ asio::awaitable<void> answer(asio::ip::tcp::socket socket, int index) {
     if (result == http::ParseResult::kIncomplete) {
       if (used == buffer.size()) co_return;
       auto [ec, n] = co_await socket.async_read_some(
-          asio::buffer(buffer.data() + used, buffer.size() - used), proxy::kNoThrow);
+          asio::buffer(buffer.data() + used, buffer.size() - used), net::kNoThrow);
       if (ec) co_return;
       used += n;
       continue;
@@ -48,7 +48,7 @@ asio::awaitable<void> answer(asio::ip::tcp::socket socket, int index) {
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nX-Backend: {}\r\n"
         "{}\r\n{}",
         body.size(), index, head.keep_alive ? "" : "Connection: close\r\n", body);
-    auto [ec, n] = co_await asio::async_write(socket, asio::buffer(response), proxy::kNoThrow);
+    auto [ec, n] = co_await asio::async_write(socket, asio::buffer(response), net::kNoThrow);
     if (ec || !head.keep_alive) co_return;
     // Demo requests carry no body worth reading; skip it when they do.
     const std::size_t consumed =
@@ -60,7 +60,7 @@ asio::awaitable<void> answer(asio::ip::tcp::socket socket, int index) {
 
 asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, int index) {
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(proxy::kNoThrow);
+    auto [ec, socket] = co_await acceptor.async_accept(net::kNoThrow);
     if (ec) continue;
     asio::co_spawn(acceptor.get_executor(), answer(std::move(socket), index), asio::detached);
   }
@@ -131,7 +131,7 @@ int run() {
 
   int status = 0;
   try {
-    fulcrum::proxy::Daemon daemon(config::load_config_string(yaml, "demo"));
+    fulcrum::app::Daemon daemon(config::load_config_string(yaml, "demo"));
     daemon.start();
     status = daemon.run_until_signal();
   } catch (const std::exception& e) {

@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <iostream>
 
+#include "app/daemon.h"
+#include "app/demo.h"
 #include "config/config.h"
-#include "demo/demo.h"
-#include "proxy/daemon.h"
 
 namespace {
 
@@ -53,7 +53,7 @@ int run_proxy(const std::string& path) {
   }
   raise_open_files_limit(config);
   try {
-    fulcrum::proxy::Daemon daemon(std::move(config));
+    fulcrum::app::Daemon daemon(std::move(config));
     daemon.start();
     return daemon.run_until_signal();
   } catch (const std::exception& e) {
