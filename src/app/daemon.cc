@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "app/sd_notify.h"
+#include "tls/config_files.h"
 
 namespace fulcrum::app {
 namespace {
@@ -73,7 +74,7 @@ Daemon::Daemon(config::Config config) : config_path_(config.source_path) {
     // Runs on the admin thread already: apply directly.
     admin_->set_reload([this] {
       try {
-        return apply(config::load_config_file(config_path_));
+        return apply(tls::load_checked_config_file(config_path_));
       } catch (const std::exception& e) {
         spdlog::error("reload: {}; the running configuration stays", e.what());
         return std::string(e.what());
@@ -155,7 +156,7 @@ int Daemon::run_until_signal() {
 std::string Daemon::reload() {
   config::Config next;
   try {
-    next = config::load_config_file(config_path_);
+    next = tls::load_checked_config_file(config_path_);
   } catch (const std::exception& e) {
     spdlog::error("reload: {}; the running configuration stays", e.what());
     return e.what();

@@ -20,6 +20,7 @@
 #include "http/forward.h"
 #include "http/message.h"
 #include "net/no_throw.h"
+#include "tls/config_files.h"
 
 namespace fulcrum::demo {
 
@@ -131,7 +132,7 @@ int run() {
 
   int status = 0;
   try {
-    fulcrum::app::Daemon daemon(config::load_config_string(yaml, "demo"));
+    fulcrum::app::Daemon daemon(tls::load_checked_config_string(yaml, "demo"));
     daemon.start();
     status = daemon.run_until_signal();
   } catch (const std::exception& e) {

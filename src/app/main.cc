@@ -9,6 +9,7 @@
 #include "app/daemon.h"
 #include "app/demo.h"
 #include "config/config.h"
+#include "tls/config_files.h"
 
 namespace {
 
@@ -46,7 +47,7 @@ void raise_open_files_limit(const fulcrum::config::Config& config) {
 int run_proxy(const std::string& path) {
   fulcrum::config::Config config;
   try {
-    config = fulcrum::config::load_config_file(path);
+    config = fulcrum::tls::load_checked_config_file(path);
   } catch (const fulcrum::config::ConfigError& e) {
     std::fprintf(stderr, "fulcrum: %s\n", e.what());
     return 1;
@@ -64,7 +65,7 @@ int run_proxy(const std::string& path) {
 
 int check(const std::string& path) {
   try {
-    const auto config = fulcrum::config::load_config_file(path);
+    const auto config = fulcrum::tls::load_checked_config_file(path);
     std::printf("fulcrum: configuration %s is valid (%zu listeners, %zu clusters)\n", path.c_str(),
                 config.listeners.size(), config.clusters.size());
     return 0;

@@ -46,13 +46,28 @@ struct ListenerLimits {
 /// TLS versions a listener may require at least.
 enum class TlsVersion : uint8_t { k1_2, k1_3 };
 
+/// Where a value was written in Config::source_path, 1-based as in ConfigError; {0, 0}: not
+/// from a file. Kept for the checks made after loading (certificate files, tls/config_files.h),
+/// so their errors point where the value is.
+struct Position {
+  int line = 0;
+  int column = 0;
+
+  bool operator==(const Position&) const = default;
+};
+
 /// One certificate a TLS listener serves. Paths are resolved against the configuration file's
-/// directory; both files were loaded and checked by the loader.
+/// directory; tls::check_config_files loads and checks both.
 struct TlsCertificateFiles {
   std::string cert;  ///< PEM: the certificate, then any intermediates.
   std::string key;   ///< PEM: its unencrypted private key.
+  Position cert_at;  ///< Where `cert` is written: a bad certificate is reported there.
+  Position key_at;   ///< Where `key` is written.
 
-  bool operator==(const TlsCertificateFiles&) const = default;
+  /// The same files, wherever the configuration names them.
+  bool operator==(const TlsCertificateFiles& other) const {
+    return cert == other.cert && key == other.key;
+  }
 };
 
 /// A listener's `tls`: TLS terminated here (docs/tls.md).
@@ -70,6 +85,7 @@ struct TlsClusterConfig {
   bool enabled = false;
   bool verify = true;   ///< Check the chain and the server's name (or IP address).
   std::string ca_file;  ///< Resolved path; empty: the system's trust store.
+  Position ca_file_at;  ///< Where `ca_file` is written.
   std::string sni;      ///< Name sent and verified; empty: the server's host name.
   std::vector<std::string> alpn{"http/1.1"};
 };

@@ -48,12 +48,6 @@ bool is_loopback(const std::string& host) {
   return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
 }
 
-bool is_ip_address(const std::string& host) {
-  in6_addr any{};
-  return inet_pton(AF_INET, host.c_str(), &any) == 1 ||
-         inet_pton(AF_INET6, host.c_str(), &any) == 1;
-}
-
 std::string read_token(const detail::Source& source, const detail::Field& field,
                        const std::string& path) {
   std::ifstream in(path, std::ios::binary);

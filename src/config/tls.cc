@@ -8,8 +8,6 @@
 #include <filesystem>
 
 #include "config/values.h"
-#include "tls/certificate.h"
-#include "tls/client_context.h"
 
 namespace fulcrum::config::detail {
 namespace {
@@ -44,26 +42,14 @@ std::vector<std::string> read_alpn(const Source& source, const Field& field) {
   return protocols;
 }
 
-// Loads the pair the way the proxy will, each failure pointing at the file it concerns.
+// The files are loaded and checked above config, by tls::check_config_files, which reports a
+// bad one at the position recorded here.
 TlsCertificateFiles read_certificate(const Source& source, const Field& item) {
   const MapReader m(source, item, schema::kTlsCertificate);
   const Field& cert_field = m.require("cert");
   const Field& key_field = m.require("key");
-  TlsCertificateFiles files{read_path(source, cert_field), read_path(source, key_field)};
-  std::vector<tls::X509Ptr> chain;
-  try {
-    chain = tls::load_certificate_chain(files.cert);
-    tls::check_not_expired(chain.front().get(), files.cert);
-  } catch (const tls::TlsError& e) {
-    source.fail(cert_field.mark(), e.what());
-  }
-  try {
-    const tls::EvpPkeyPtr key = tls::load_private_key(files.key);
-    tls::check_key_matches(chain.front().get(), key.get(), files.cert, files.key);
-  } catch (const tls::TlsError& e) {
-    source.fail(key_field.mark(), e.what());
-  }
-  return files;
+  return {read_path(source, cert_field), read_path(source, key_field),
+          position_of(cert_field.mark()), position_of(key_field.mark())};
 }
 
 }  // namespace
@@ -98,11 +84,7 @@ TlsClusterConfig read_cluster_tls(const Source& source, const Field& field) {
   if (const Field* f = m.find("verify")) tls.verify = read_bool(source, *f);
   if (const Field* f = m.find("ca_file")) {
     tls.ca_file = read_path(source, *f);
-    try {
-      tls::check_ca_file(tls.ca_file);
-    } catch (const tls::TlsError& e) {
-      source.fail(f->mark(), e.what());
-    }
+    tls.ca_file_at = position_of(f->mark());
   }
   if (const Field* f = m.find("sni")) {
     tls.sni = read_string(source, *f);
@@ -111,7 +93,7 @@ TlsClusterConfig read_cluster_tls(const Source& source, const Field& field) {
     if (!is_valid_name(tls.sni) || tls.sni.find('.') == 0) {
       source.fail(f->mark(), fmt::format("expected a host name for sni, got '{}'", tls.sni));
     }
-    if (tls::is_ip_address(tls.sni)) {
+    if (is_ip_address(tls.sni)) {
       source.fail(f->mark(), fmt::format("sni must be a host name, not an IP address ('{}'); "
                                          "servers given by address are verified without one",
                                          tls.sni));

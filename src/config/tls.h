@@ -1,7 +1,8 @@
 #pragma once
 
 // Parsing of the `tls` sections of listeners and clusters. Certificate, key and CA files are
-// loaded and checked here, so `fulcrum --check` and a reload reject a bad file with its position.
+// not read here: their paths are resolved and their positions recorded for
+// tls::check_config_files, so `fulcrum --check` and a reload reject a bad file at its position.
 
 #include "config/config.h"
 #include "config/yaml_reader.h"

@@ -1,5 +1,7 @@
 #include "config/values.h"
 
+#include <arpa/inet.h>
+
 #include <limits>
 
 namespace fulcrum::config {
@@ -194,6 +196,13 @@ std::optional<HostPort> parse_host_port(std::string_view text, uint16_t min_port
     return std::nullopt;
   }
   return HostPort{lower_host(host), static_cast<uint16_t>(*port)};
+}
+
+bool is_ip_address(std::string_view host) {
+  const std::string text(host);  // inet_pton wants a terminated string.
+  unsigned char address[sizeof(in6_addr)];
+  return inet_pton(AF_INET, text.c_str(), address) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), address) == 1;
 }
 
 bool is_valid_name(std::string_view name) {

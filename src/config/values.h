@@ -52,6 +52,10 @@ struct HostPort {
 std::optional<HostPort> parse_host_port(std::string_view text, uint16_t min_port,
                                         std::string* error);
 
+/// True for an IPv4 or IPv6 address literal (no brackets, no port): the admin listener and a
+/// cluster's `sni` tell addresses from names with it.
+bool is_ip_address(std::string_view host);
+
 /// Names of listeners and clusters: letters, digits, '_', '-' and '.', as they end up in logs
 /// and metric labels.
 bool is_valid_name(std::string_view name);

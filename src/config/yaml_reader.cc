@@ -115,9 +115,14 @@ std::string alternatives(std::span<const std::string_view> choices) {
   return out;
 }
 
-void Source::fail(const YAML::Mark& mark, const std::string& message) const {
+Position position_of(const YAML::Mark& mark) {
   // A mark of -1 (yaml-cpp's null mark) would print as line 0; clamp to the file start instead.
-  throw ConfigError(name_, std::max(mark.line, 0) + 1, std::max(mark.column, 0) + 1, message);
+  return {std::max(mark.line, 0) + 1, std::max(mark.column, 0) + 1};
+}
+
+void Source::fail(const YAML::Mark& mark, const std::string& message) const {
+  const Position at = position_of(mark);
+  throw ConfigError(name_, at.line, at.column, message);
 }
 
 std::string read_file(const std::string& path) {

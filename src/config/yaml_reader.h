@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.h"
 #include "config/schema.h"
 #include "config/values.h"
 #include "core/clock.h"
@@ -56,6 +57,9 @@ std::string describe(const YAML::Node& node);
 
 /// "a or b", "a, b or c".
 std::string alternatives(std::span<const std::string_view> choices);
+
+/// A mark as the 1-based Position errors report (yaml-cpp's null mark: the file start).
+Position position_of(const YAML::Mark& mark);
 
 /// 1-based line of a mark, for "first defined at line N".
 inline int line_of(const YAML::Mark& mark) { return mark.line + 1; }

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "generation/generation.h"
+#include "tls/config_files.h"
 #include "tls/server_context.h"
 #include "tls/test_certs.h"
 
@@ -41,9 +42,9 @@ TEST(ReloadTlsTest, ListenersLoadRenewedFilesAndKeepTheirsOnFailure) {
       "  - { name: plain, listen: 127.0.0.1:0, cluster: app }\n"
       "  - { name: web, listen: 127.0.0.1:0, cluster: app, tls: " +
       tls + " }\nclusters:\n  - { name: app, servers: [{ address: 127.0.0.1:9 }] }\n";
-  generation::Generation runtime(config::load_config_string(yaml, "reload.yaml"));
+  generation::Generation runtime(tls::load_checked_config_string(yaml, "reload.yaml"));
   const auto next = [&] {
-    return std::make_unique<generation::Generation>(config::load_config_string(yaml, "reload.yaml"),
+    return std::make_unique<generation::Generation>(tls::load_checked_config_string(yaml, "reload.yaml"),
                                                     &runtime);
   };
   ASSERT_EQ(runtime.listeners().size(), 2u);

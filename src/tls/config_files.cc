@@ -1,0 +1,62 @@
+#include "tls/config_files.h"
+
+#include <vector>
+
+#include "tls/certificate.h"
+
+namespace fulcrum::tls {
+namespace {
+
+[[noreturn]] void fail_at(const config::Config& config, config::Position at, const TlsError& e) {
+  throw config::ConfigError(config.source_path, at.line, at.column, e.what());
+}
+
+// Each failure points at the key naming the file it concerns: the chain and its expiry at `cert`,
+// the private key and whether it matches at `key`.
+void check_certificate(const config::Config& config, const config::TlsCertificateFiles& files) {
+  std::vector<X509Ptr> chain;
+  try {
+    chain = load_certificate_chain(files.cert);
+    check_not_expired(chain.front().get(), files.cert);
+  } catch (const TlsError& e) {
+    fail_at(config, files.cert_at, e);
+  }
+  try {
+    const EvpPkeyPtr key = load_private_key(files.key);
+    check_key_matches(chain.front().get(), key.get(), files.cert, files.key);
+  } catch (const TlsError& e) {
+    fail_at(config, files.key_at, e);
+  }
+}
+
+}  // namespace
+
+void check_config_files(const config::Config& config) {
+  for (const config::ClusterConfig& cluster : config.clusters) {
+    if (cluster.tls.ca_file.empty()) continue;
+    try {
+      check_ca_file(cluster.tls.ca_file);
+    } catch (const TlsError& e) {
+      fail_at(config, cluster.tls.ca_file_at, e);
+    }
+  }
+  for (const config::ListenerConfig& listener : config.listeners) {
+    for (const config::TlsCertificateFiles& files : listener.tls.certificates) {
+      check_certificate(config, files);
+    }
+  }
+}
+
+config::Config load_checked_config_file(const std::string& path) {
+  config::Config config = config::load_config_file(path);
+  check_config_files(config);
+  return config;
+}
+
+config::Config load_checked_config_string(std::string_view yaml, const std::string& name) {
+  config::Config config = config::load_config_string(yaml, name);
+  check_config_files(config);
+  return config;
+}
+
+}  // namespace fulcrum::tls
