@@ -11,79 +11,11 @@
 #include <string_view>
 
 #include "core/clock.h"
-#include "http/chunked.h"
-#include "http/message.h"
+#include "http/body_framing.h"
 #include "net/deadline.h"
 #include "net/send_all.h"
 
 namespace fulcrum::proxy {
-
-/// Where a body ends (RFC 9112 §6.3), fed the bytes as they pass.
-class BodyFraming {
- public:
-  /// A new body: none, `length` bytes, chunked, or until the sender closes.
-  void start(http::Framing framing, uint64_t length) {
-    framing_ = framing;
-    remaining_ = framing == http::Framing::kContentLength ? length : 0;
-    chunks_.reset();
-    done_ = framing == http::Framing::kNone ||
-            (framing == http::Framing::kContentLength && length == 0);
-  }
-
-  struct Step {
-    std::size_t body = 0;  ///< Leading bytes of the input that belong to the body.
-    bool error = false;    ///< Malformed chunked coding.
-    std::string_view error_reason;
-  };
-
-  /// Accounts for bytes that arrived; bytes past the end of the body are not consumed.
-  Step feed(std::string_view bytes) {
-    Step step;
-    switch (framing_) {
-      case http::Framing::kNone:
-        break;
-      case http::Framing::kContentLength:
-        step.body = static_cast<std::size_t>(std::min<uint64_t>(remaining_, bytes.size()));
-        remaining_ -= step.body;
-        done_ = remaining_ == 0;
-        break;
-      case http::Framing::kChunked: {
-        const auto chunk_step = chunks_.feed(bytes);
-        step = {chunk_step.consumed, chunk_step.error, chunk_step.error_reason};
-        done_ = chunk_step.done;
-        break;
-      }
-      case http::Framing::kUntilClose:
-        step.body = bytes.size();
-        break;
-    }
-    return step;
-  }
-
-  /// The sender closed: the end of an until-close body, a truncation of any other.
-  bool end_at_close() {
-    if (framing_ != http::Framing::kUntilClose) return false;
-    done_ = true;
-    return true;
-  }
-
-  /// How many bytes to read next at most: never past the end of a Content-Length body, so the
-  /// next message's bytes stay in the socket.
-  std::size_t want(std::size_t capacity) const {
-    return framing_ == http::Framing::kContentLength
-               ? static_cast<std::size_t>(std::min<uint64_t>(remaining_, capacity))
-               : capacity;
-  }
-
-  bool done() const { return done_; }
-  http::Framing framing() const { return framing_; }
-
- private:
-  http::Framing framing_ = http::Framing::kNone;
-  uint64_t remaining_ = 0;
-  http::ChunkedDecoder chunks_;
-  bool done_ = true;
-};
 
 /// One side of a relay: its stream, the deadline guarding it and how long one read or write on
 /// it may take.
@@ -108,7 +40,7 @@ namespace detail {
 struct RelayOp {
   RelayEnd from;
   RelayEnd to;
-  BodyFraming* framing;
+  http::BodyFraming* framing;
   std::span<char> buffer;
   RelayResult result{};
   enum class State : uint8_t { kStart, kReading, kWriting } state = State::kStart;
@@ -165,8 +97,8 @@ struct RelayOp {
 /// (an until-close body ends at EOF), each piece sent with MSG_MORE while more follows. Must not
 /// be started on a body that is already done. Completes with a RelayResult.
 template <typename Token>
-auto async_relay_body(RelayEnd from, RelayEnd to, BodyFraming& framing, std::span<char> buffer,
-                      Token&& token) {
+auto async_relay_body(RelayEnd from, RelayEnd to, http::BodyFraming& framing,
+                      std::span<char> buffer, Token&& token) {
   return asio::async_compose<Token, void(RelayResult)>(detail::RelayOp{from, to, &framing, buffer},
                                                        token);
 }

@@ -71,7 +71,7 @@ class HttpSession {
     bool upgrade = false;          ///< The server switched protocols: tunnel from here on.
     bool server_in_step = true;    ///< The server sent nothing past the end of its response.
     bool timeout_counted = false;  ///< The last server's response timeout is already counted.
-    BodyFraming body;              ///< The request body past what is buffered.
+    http::BodyFraming body;        ///< The request body past what is buffered.
     // For the access log.
     int status = 0;
     uint64_t response_bytes = 0;
@@ -163,7 +163,7 @@ class HttpSession {
   bool close_notify_ = true;  ///< TLS: end with close_notify (not after a truncated response).
   http::RequestHead head_;
   http::ResponseHead response_;
-  BodyFraming response_body_;
+  http::BodyFraming response_body_;
   Request request_;
   char client_ip_[64] = {};
   std::size_t client_ip_len_ = 0;
