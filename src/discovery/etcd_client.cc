@@ -12,7 +12,7 @@
 #include <asio/write.hpp>
 #include <charconv>
 
-#include "http/chunked.h"
+#include "http/body_framing.h"
 #include "http/message.h"
 
 namespace fulcrum::discovery {
@@ -196,50 +196,30 @@ asio::awaitable<EtcdError> EtcdClient::exchange(Connection& connection, std::str
     }
   }
   status = head.status;
-  const http::Framing framing = head.framing;
-  uint64_t remaining = head.content_length;
+  http::BodyFraming framing;
+  framing.start(head.framing, head.content_length);
   buffer.erase(0, head.head_size);  // `head` points into `buffer`: not used from here on.
 
-  // The body, piece by piece.
-  http::ChunkedDecoder decoder;
+  // The body, piece by piece: a result once it has ended or failed.
   EtcdError handler_error;
-  const std::function<void(std::string_view)> on_data = [&](std::string_view data) {
+  const http::BodyFraming::PayloadSink on_data = [&](std::string_view data) {
     if (!handler_error) handler_error = on_body(data);
   };
   auto feed = [&](std::string_view piece) -> std::optional<EtcdError> {
-    switch (framing) {
-      case http::Framing::kNone:
-        return EtcdError{};
-      case http::Framing::kContentLength: {
-        const std::size_t take = std::min<uint64_t>(remaining, piece.size());
-        on_data(piece.substr(0, take));
-        remaining -= take;
-        if (handler_error) return handler_error;
-        if (remaining == 0) return EtcdError{};
-        return std::nullopt;
-      }
-      case http::Framing::kChunked: {
-        const auto step = decoder.feed(piece, &on_data);
-        if (handler_error) return handler_error;
-        if (step.error) {
-          return EtcdError::protocol(what + ": bad chunked body (" +
-                                     std::string(step.error_reason) + ")");
-        }
-        if (step.done) return EtcdError{};
-        return std::nullopt;
-      }
-      case http::Framing::kUntilClose:
-        on_data(piece);
-        if (handler_error) return handler_error;
-        return std::nullopt;
+    const http::BodyFraming::Step step = framing.feed(piece, &on_data);
+    if (handler_error) return handler_error;
+    if (step.error) {
+      return EtcdError::protocol(what + ": bad chunked body (" + std::string(step.error_reason) +
+                                 ")");
     }
-    return EtcdError{};
+    if (framing.done()) return EtcdError{};
+    return std::nullopt;
   };
   if (auto done = feed(buffer)) co_return *done;
   for (;;) {
     const std::size_t n =
         co_await connection.socket.async_read_some(asio::buffer(chunk), redirect(ec));
-    if (ec == asio::error::eof && framing == http::Framing::kUntilClose) co_return EtcdError{};
+    if (ec == asio::error::eof && framing.end_at_close()) co_return EtcdError{};
     if (ec) co_return EtcdError::unavailable(connection.failure(what, ec));
     if (auto done = feed(std::string_view(chunk, n))) co_return *done;
   }

@@ -11,13 +11,12 @@
 #include <asio/this_coro.hpp>
 #include <asio/write.hpp>
 #include <cerrno>
-#include <functional>
 #include <optional>
 
 #include "health/probe_socket.h"
 #include "health/probe_stream.h"
 #include "health/probes.h"
-#include "http/chunked.h"
+#include "http/body_framing.h"
 #include "http/message.h"
 #include "tls/client_context.h"
 #include "tls/stream.h"
@@ -66,55 +65,29 @@ bool status_expected(int status, const std::vector<config::StatusRange>& ranges)
   return false;
 }
 
-// Reads a response body to its end (as framed), keeping the start of the decoded payload, up to
+// Reads a response body to its end (as framed), keeping the start of the payload, up to
 // HttpCheck::kMaxBodyBytes, for expect_body.
 class BodyReader {
  public:
-  explicit BodyReader(const http::ResponseHead& head)
-      : framing_(head.framing), remaining_(head.content_length) {}
+  explicit BodyReader(const http::ResponseHead& head) {
+    framing_.start(head.framing, head.content_length);
+  }
 
   /// Takes the body's share of `bytes`; returns how many belonged to it (any rest would be bytes
   /// the server sent after its response).
   std::size_t feed(std::string_view bytes) {
-    switch (framing_) {
-      case http::Framing::kNone:
-        return 0;
-      case http::Framing::kContentLength: {
-        const std::size_t take = std::min<uint64_t>(bytes.size(), remaining_);
-        keep(bytes.substr(0, take));
-        remaining_ -= take;
-        consumed_ += take;
-        return take;
-      }
-      case http::Framing::kChunked: {
-        const auto step = decoder_.feed(bytes, &keep_);
-        error_ = error_ || step.error;
-        consumed_ += step.consumed;
-        return step.consumed;
-      }
-      case http::Framing::kUntilClose:
-        keep(bytes);
-        consumed_ += bytes.size();
-        return bytes.size();
-    }
-    return 0;
+    const http::BodyFraming::Step step = framing_.feed(bytes, &keep_);
+    error_ = error_ || step.error;
+    consumed_ += step.body;
+    return step.body;
   }
-  void end_of_stream() { closed_ = true; }
+  void end_of_stream() {
+    closed_ = true;
+    framing_.end_at_close();
+  }
 
   /// The whole body was read: the stream holds nothing more of this response.
-  bool complete() const {
-    switch (framing_) {
-      case http::Framing::kNone:
-        return true;
-      case http::Framing::kContentLength:
-        return remaining_ == 0;
-      case http::Framing::kChunked:
-        return decoder_.done();
-      case http::Framing::kUntilClose:
-        return closed_;
-    }
-    return false;
-  }
+  bool complete() const { return framing_.done(); }
   /// Enough is known for expect_body: the kept text is full or the body has ended.
   bool text_known() const {
     return complete() || closed_ || error_ || text_.size() >= HttpCheck::kMaxBodyBytes;
@@ -129,13 +102,11 @@ class BodyReader {
         0, HttpCheck::kMaxBodyBytes - std::min(text_.size(), HttpCheck::kMaxBodyBytes)));
   }
 
-  http::Framing framing_;
-  uint64_t remaining_;
+  http::BodyFraming framing_;
   uint64_t consumed_ = 0;
   bool closed_ = false;
   bool error_ = false;
-  http::ChunkedDecoder decoder_;
-  const std::function<void(std::string_view)> keep_ = [this](std::string_view d) { keep(d); };
+  const http::BodyFraming::PayloadSink keep_ = [this](std::string_view d) { keep(d); };
   std::string text_;
 };
 
