@@ -1,8 +1,8 @@
 #pragma once
 
-// The answer a server agent sends (seed 004 and HAProxy's agent-check), parsed. Two formats,
-// told apart per answer: a lone integer -1..100 is Equalizer's load; anything else is a line of
-// HAProxy agent words.
+// The answer a server agent sends (Equalizer's server agent or HAProxy's agent-check), parsed. Two
+// formats, told apart per answer: a lone integer -1..100 is Equalizer's load; anything else is a
+// line of HAProxy agent words.
 
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
-// fulcrum-agent: the server agent to run on each backend (seed 004, HAProxy agent-check). Each
-// connection gets one line: the host's load, an operator's file or a command's output.
+// fulcrum-agent: the server agent to run on each backend (docs/agent.md). Each connection gets
+// one line: the host's load, an operator's file or a command's output.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 

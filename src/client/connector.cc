@@ -84,7 +84,7 @@ asio::awaitable<ConnectOutcome> run_connect(std::shared_ptr<const ConnectPlan> p
   const int total = options.max_retries + options.max_retries_alternative;
 
   // The first attempt and each alternative one take the policy's next server not yet tried by
-  // this connect, exactly as a proxied request's try-list does (seed 003).
+  // this connect, exactly as a proxied request's try-list does.
   core::FastRng rng(next_seed());
   core::TryList tries(manager.cluster().snapshot(), clock, rng,
                       static_cast<uint32_t>(1 + options.max_retries_alternative));

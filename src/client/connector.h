@@ -1,7 +1,7 @@
 #pragma once
 
-// Seed 002 (kbmMW's client transport retries) on the ServerManager: connect to the manager's
-// current server with `max_retries` attempts, then `max_retries_alternative` attempts at
+// The retrying connector (after kbmMW's client transport) on the ServerManager: connect to the
+// manager's current server with `max_retries` attempts, then `max_retries_alternative` attempts at
 // alternative servers; before each reconnect `on_reconnect` may redirect the next attempt; when
 // every attempt failed, `on_connection_lost` is called or the connect fails with
 // errc::connection_lost / ConnectionLost. Every attempt's outcome feeds the manager (rotation)

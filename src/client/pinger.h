@@ -1,7 +1,7 @@
 #pragma once
 
-// The health probe a ServerManager runs before committing a rebalanced order (seed 001: the new
-// first server must answer before clients are sent to it).
+// The health probe a ServerManager runs before committing a rebalanced order (the server
+// manager's rule: the new first server must answer before clients are sent to it).
 
 #include <asio/awaitable.hpp>
 #include <chrono>

@@ -1,6 +1,6 @@
 #pragma once
 
-// How often a ServerManager reshuffles its servers (Consul's client rebalancing, seed 001).
+// How often a ServerManager reshuffles its servers (rebalancing, after Consul's client).
 //
 //   interval = max(min_interval + jitter, clients / (new_connections_per_server × servers) s)
 //   jitter   = uniform in [0, min_interval / jitter_divisor)

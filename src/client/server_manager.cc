@@ -112,7 +112,7 @@ struct ManagerState {
   const std::shared_ptr<const core::Clock> clock;
   const std::shared_ptr<Pinger> pinger;
   core::Cluster cluster;
-  const bool list_order;  // Seed 001's policy: find_server() hands out a server while any is known.
+  const bool list_order;  // List order: find_server() hands out a server while any is known.
   std::atomic<bool> offline{false};
 
   std::mutex mutex;

@@ -1,10 +1,10 @@
 #pragma once
 
-// Seed 001 (Consul's client-side server manager) on the balancing core: an ordered list of
+// The server manager (after Consul's client-side one) on the balancing core: an ordered list of
 // servers, the first healthy one taking the requests; a failed server rotates to the end; a
 // periodic, ping-checked shuffle spreads long-lived clients over all servers. The list is
-// published into a core::Cluster, so eligibility, passive tracking (seed 000) and agent answers
-// are the proxy's own, and any core policy can replace list order.
+// published into a core::Cluster, so eligibility, passive tracking and agent answers are the
+// proxy's own, and any core policy can replace list order.
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -28,11 +28,11 @@ struct ManagerState;
 }  // namespace detail
 
 struct ServerManagerOptions {
-  /// A policy of core::PolicyRegistry::builtin(). "first_available" is seed 001's list order:
-  /// find_server() returns the first eligible server. Any other policy balances over all eligible
-  /// servers and the order only matters to rebalance listings.
+  /// A policy of core::PolicyRegistry::builtin(). "first_available" is the server manager's list
+  /// order: find_server() returns the first eligible server. Any other policy balances over all
+  /// eligible servers and the order only matters to rebalance listings.
   std::string policy = "first_available";
-  /// Passive tracking of failures reported to the manager (seed 000); offline_timeout 0: off.
+  /// Passive tracking of failures reported to the manager; offline_timeout 0: off.
   core::PassiveOptions passive{};
   RebalanceIntervalOptions rebalance{};
   /// How many clients share these servers, for the rebalance interval. Empty: 1.
@@ -124,7 +124,7 @@ class ServerManager {
   void stop();
 
   /// A connection to `address` failed before the server received anything: counts towards
-  /// passive tracking (seed 000) and notify_failed_server().
+  /// passive tracking and notify_failed_server().
   void report_failure(std::string_view address);
   /// A connection to `address` succeeded after `latency`: resets passive tracking, feeds the
   /// latency average.

@@ -156,7 +156,7 @@ struct HealthCheckConfig {
 /// The agents' standard port (Equalizer's, and fulcrum-agent's default).
 inline constexpr uint16_t kStandardAgentPort = 1510;
 
-/// Server agents (seed 004, HAProxy agent-check).
+/// Server agents (Equalizer's server agents, HAProxy's agent-check); see docs/agent.md.
 struct AgentConfig {
   /// 0: no agent (unless a server sets agent_port). Without an `agent` section it stays 0; a
   /// section without `port` sets kStandardAgentPort.

@@ -1,9 +1,10 @@
 #pragma once
 
 // Outlier ejection (Envoy's outlier detection, consecutive_5xx and consecutive_gateway_failure):
-// HTTP-level passive tracking on top of seed 000's connect failures. A run of 5xx answers, or of
-// gateway errors (502, 503, 504, and response timeouts, which the proxy reports as 504), ejects
-// the server for base_ejection_time x times it was ejected, capped by max_ejection_time.
+// HTTP-level failure tracking on top of passive tracking's connect failures. A run of 5xx
+// answers, or of gateway errors (502, 503, 504, and response timeouts, which the proxy reports as
+// 504), ejects the server for base_ejection_time x times it was ejected, capped by
+// max_ejection_time.
 //
 // Never ejected: a server already ejected; one more when the cluster already has
 // max_ejection_percent or more of its servers ejected (Envoy's rule: allowed while the current

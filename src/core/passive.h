@@ -58,7 +58,7 @@ class FailureKinds {
   uint8_t bits_ = 0;
 };
 
-/// Seed 000's failure tracking: `attempts` consecutive failures (AttemptsCount) make a server
+/// Passive failure tracking: `attempts` consecutive failures (AttemptsCount) make a server
 /// offline; it is then skipped without any connection attempt until `offline_timeout`
 /// (OfflineTimeOut) has passed since the last failure, after which one request at a time may try
 /// it. A zero timeout turns tracking off entirely, the fast path. `count` says which kinds of
@@ -91,7 +91,7 @@ inline void record_connect_failure(ServerState& state, const PassiveOptions& opt
   record_failure(state, options, FailureKind::kConnectFailure, now);
 }
 
-/// Records a success: resets the failure count and timestamp (seed 000 step 2), ends any trial,
+/// Records a success: resets the failure count and timestamp, ends any trial,
 /// and folds `latency` into the server's estimate and `cluster`'s typical latency (latency.h;
 /// `cluster` may be null).
 void record_success(ServerState& state, Nanos latency, Nanos now,

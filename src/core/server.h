@@ -79,7 +79,7 @@ class alignas(64) ServerState {
   // Load. Changed by whoever opens or finishes work on the server.
   std::atomic<int32_t> active_connections{0};
   std::atomic<int32_t> in_flight{0};
-  /// Passive tracking (seed 000): consecutive counted failures (last_failure_ns says when the last
+  /// Passive tracking: consecutive counted failures (last_failure_ns says when the last
   /// one happened).
   std::atomic<uint32_t> consecutive_failures{0};
   std::atomic<uint32_t> agent_maxconn{0};    ///< Server agent: 0, or the connections it allows.
@@ -95,7 +95,8 @@ class alignas(64) ServerState {
   std::atomic<AdminState> admin_state{AdminState::kEnabled};
   std::atomic<CheckHealth> check_health{CheckHealth::kUp};
 
-  // Server agent (seed 004 and HAProxy agent-check), written by the health service.
+  // Server agent (Equalizer's server agent or HAProxy's agent-check), written by the health
+  // service.
   std::atomic<int8_t> agent_load{kAgentLoadUnknown};  ///< Equalizer answer -1..100, or unknown.
   std::atomic<AgentHealth> agent_health{AgentHealth::kUnknown};
   std::atomic<AgentAdmin> agent_admin{AgentAdmin::kReady};

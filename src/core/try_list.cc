@@ -69,8 +69,8 @@ Pick TryList::pick_from(TierKind kind, Nanos now, bool panic) {
     const Pick pick{&member, kind, index};
     if (may_be_trial(*member.state) && evaluate(member.spec, *member.state, snapshot_->passive, now,
                                                 panic) == Eligibility::kTrial) {
-      // Seed 000 after the offline timeout: exactly one request may try the server. No ramp for
-      // it: the trial is a single request.
+      // Passive tracking after the offline timeout: exactly one request may try the server. No
+      // ramp for it: the trial is a single request.
       bool expected = false;
       if (member.state->trial_in_progress.compare_exchange_strong(expected, true,
                                                                   std::memory_order_acq_rel)) {

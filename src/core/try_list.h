@@ -27,11 +27,12 @@ enum class TryListEnd : uint8_t {
   kAttemptsExhausted,  ///< The retry budget is spent.
 };
 
-/// The per-request try-list of seed 003: yields the policy's next candidate, never one already
-/// tried by this request, primaries before backups, at most `max_attempts` in all; failures and
-/// successes reported back feed passive tracking, response statuses outlier ejection. Lives on
-/// the request's stack; holds its own reference to the snapshot so membership changes cannot
-/// pull members out from under it. Not thread-safe (one request, one thread).
+/// The per-request try-list the retry rule draws its next server from: yields the policy's next
+/// candidate, never one already tried by this request, primaries before backups, at most
+/// `max_attempts` in all; failures and successes reported back feed passive tracking, response
+/// statuses outlier ejection. Lives on the request's stack; holds its own reference to the snapshot
+/// so membership changes cannot pull members out from under it. Not thread-safe (one request, one
+/// thread).
 ///
 /// Slow start and agent weight percentages act here, for every policy: a member the policy
 /// chose is admitted with probability admission_factor() (slow_start.h); a rejected one is left

@@ -161,10 +161,11 @@ bool is_rotation_of(const std::vector<core::ServerSpec>& servers,
   return true;
 }
 
-// Seed 001's NotifyFailedServer under contention: four clients are handed the current first
-// server, really connect to it (refused) and report the failure. Clients handed the same server
-// report it nearly at once, and a slow one reports after other failures moved the list on. Only
-// the current first may rotate: any report moving a server from the middle breaks the cycle.
+// The server manager's rotation on failure (notify_failed_server) under contention: four clients
+// are handed the current first server, really connect to it (refused) and report the failure.
+// Clients handed the same server report it nearly at once, and a slow one reports after other
+// failures moved the list on. Only the current first may rotate: any report moving a server from
+// the middle breaks the cycle.
 TEST(ClientConcurrency, LateFailureReportsNeverReorderTheList) {
   asio::io_context servers_io;  // Refusing servers (bound, not listening): nothing to run.
   std::vector<std::unique_ptr<LoopbackServer>> down;

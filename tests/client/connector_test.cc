@@ -1,6 +1,7 @@
-// Seed 002 against real servers on 127.0.0.1: max_retries attempts at the current server, then
-// max_retries_alternative at alternative ones, on_reconnect before each reconnect (and its
-// redirections), on_connection_lost or the connection-lost error, and what the attempts feed back.
+// The retrying connector against real servers on 127.0.0.1: max_retries attempts at the current
+// server, then max_retries_alternative at alternative ones, on_reconnect before each reconnect (and
+// its redirections), on_connection_lost or the connection-lost error, and what the attempts feed
+// back.
 #include "client/connector.h"
 
 #include <gtest/gtest.h>

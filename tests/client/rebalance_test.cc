@@ -1,6 +1,6 @@
-// Seed 001's rebalance: shuffle, ping the new first server, commit only once a server answered,
-// keep the order and report offline when none does; and the periodic rebalance. Pings are real
-// TCP connections to servers on 127.0.0.1.
+// The server manager's rebalance: shuffle, ping the new first server, commit only once a server
+// answered, keep the order and report offline when none does; and the periodic rebalance. Pings are
+// real TCP connections to servers on 127.0.0.1.
 #include <gtest/gtest.h>
 
 #include <asio/io_context.hpp>

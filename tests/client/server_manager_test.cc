@@ -1,5 +1,5 @@
-// Seed 001 without rebalancing: list order, append, merge, rotation, removal, and the core's
-// eligibility and policies behind find_server().
+// The server manager without rebalancing: list order, append, merge, rotation, removal, and the
+// core's eligibility and policies behind find_server().
 #include "client/server_manager.h"
 
 #include <gtest/gtest.h>
@@ -231,8 +231,9 @@ TEST(ServerManager, RotationAgainstRealServers) {
   EXPECT_EQ(manager.cluster().state_of(refusing.address())->consecutive_failures.load(), 1u);
 }
 
-// Seed 001's FindServer keeps answering with the first server when every server has failed, so
-// clients keep trying instead of failing at once; is_offline() says that is what happened.
+// The server manager's find_server() keeps answering with the first server when every server has
+// failed, so clients keep trying instead of failing at once; is_offline() says that is what
+// happened.
 TEST(ServerManager, EveryServerOfflineStillHandsOutTheFirstAgainstRealServers) {
   asio::io_context io;
   LoopbackServer a(io, false), b(io, false), c(io, false);

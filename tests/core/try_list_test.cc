@@ -1,5 +1,4 @@
-// The per-request try-list (seed 003) and seed 000's passive life cycle, step by step on a fake
-// clock.
+// The per-request try-list and passive tracking's life cycle, step by step on a fake clock.
 #include "core/try_list.h"
 
 #include <gtest/gtest.h>
@@ -49,10 +48,10 @@ TEST_F(TryListTest, BoundedByAttempts) {
   EXPECT_EQ(tries.attempts(), 2u);
 }
 
-// Seed 000: AttemptsCount consecutive failures make a server offline; it is skipped without a
-// connection attempt while now - last_failure < OfflineTimeOut; then one request may try it;
+// Passive tracking: AttemptsCount consecutive failures make a server offline; it is skipped without
+// a connection attempt while now - last_failure < OfflineTimeOut; then one request may try it;
 // success resets the count and timestamp.
-TEST_F(TryListTest, Seed000LifeCycle) {
+TEST_F(TryListTest, PassiveTrackingLifeCycle) {
   auto cluster = make({{"a:1"}, {"b:1"}}, {3, seconds(10)});
   auto a = cluster.state_of("a:1");
 

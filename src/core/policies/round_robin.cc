@@ -1,6 +1,6 @@
 // Round robin: each pick takes the next usable member in order. Weights and agent loads are
-// ignored, as in Equalizer and the Monkey proxy's balancer (seed 000); agents still take a
-// server out (-1, drain, maint) through eligibility.
+// ignored, as in Equalizer and the Monkey web server's reverse-proxy balancer; agents still take
+// a server out (-1, drain, maint) through eligibility.
 //
 // One shared relaxed cursor counts picks. A pick whose turn falls on an unusable member does not
 // hand that turn to the member after it (which would double that neighbour's share while the
