@@ -18,6 +18,7 @@
 
 #include "admin/router.h"
 #include "http/message.h"
+#include "net/deadline.h"
 #include "net/no_throw.h"
 
 namespace fulcrum::admin {
@@ -28,33 +29,6 @@ constexpr std::size_t kMaxBody = 64 * 1024;
 constexpr auto kIdleTimeout = std::chrono::seconds(30);  // Between requests.
 constexpr auto kHeadTimeout = std::chrono::seconds(10);  // From a request's first byte.
 constexpr auto kTick = std::chrono::milliseconds(50);
-
-/// Cancels a socket's pending operations when a deadline passes. A generation number makes a
-/// wait that already completed harmless once the deadline has moved.
-class SocketDeadline {
- public:
-  explicit SocketDeadline(asio::ip::tcp::socket& socket)
-      : timer_(socket.get_executor()), state_(std::make_shared<State>(State{&socket, 0})) {}
-  ~SocketDeadline() { state_->socket = nullptr; }
-
-  void arm(std::chrono::steady_clock::duration timeout) {
-    const uint64_t generation = ++state_->generation;
-    timer_.expires_after(timeout);
-    timer_.async_wait([state = state_, generation](std::error_code ec) {
-      if (ec || state->socket == nullptr || state->generation != generation) return;
-      std::error_code ignored;
-      state->socket->cancel(ignored);
-    });
-  }
-
- private:
-  struct State {
-    asio::ip::tcp::socket* socket;
-    uint64_t generation;
-  };
-  asio::steady_timer timer_;
-  std::shared_ptr<State> state_;
-};
 
 std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
   const auto address = endpoint.address();
@@ -167,7 +141,7 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
   } release{connections_};
   std::error_code ec;
   const std::string peer = endpoint_text(socket.remote_endpoint(ec));
-  SocketDeadline deadline(socket);
+  net::Deadline deadline(socket.get_executor());
   std::vector<char> buffer(kMaxHead + kMaxBody);
   std::size_t end = 0;
   const http::Limits limits{.max_head_bytes = kMaxHead, .max_uri_bytes = 8 * 1024};
@@ -177,7 +151,7 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
     http::ParseError error;
     std::size_t hint = 0;
     http::ParseResult result = http::ParseResult::kIncomplete;
-    deadline.arm(end == 0 ? std::chrono::steady_clock::duration(kIdleTimeout) : kHeadTimeout);
+    deadline.arm(socket, end == 0 ? core::Nanos(kIdleTimeout) : core::Nanos(kHeadTimeout));
     for (;;) {
       if (end > 0) {
         result = http::parse_request_head(std::string_view(buffer.data(), end), limits, head, error,
@@ -189,7 +163,7 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
       auto [read_error, n] =
           co_await socket.async_read_some(asio::buffer(buffer.data() + end, room), net::kNoThrow);
       if (read_error) co_return;  // Closed, reset or timed out: nothing to answer.
-      if (end == 0) deadline.arm(kHeadTimeout);
+      if (end == 0) deadline.arm(socket, kHeadTimeout);
       end += n;
     }
     if (result != http::ParseResult::kComplete) {

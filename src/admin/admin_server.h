@@ -1,9 +1,9 @@
 #pragma once
 
 // The admin listener: one thread with its own io_context serving the JSON API, /metrics and the
-// status page (docs/admin.md). It reads and changes the shared Runtime only through atomics and
-// the clusters' thread-safe control operations, so the workers never wait for it. It also
-// samples every server every 500 ms (rates, timeline) and completes pending removals.
+// status page (docs/admin.md). It reads and changes the shared configuration generation only
+// through atomics and the clusters' thread-safe control operations, so the workers never wait for
+// it. It also samples every server every 500 ms (rates, timeline) and completes pending removals.
 
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>

@@ -1,6 +1,6 @@
 #pragma once
 
-// What every admin handler works with. Lives on the admin thread; the Runtime it points at is
+// What every admin handler works with. Lives on the admin thread; the generation it points at is
 // shared with the workers, which only ever see it through atomics and published snapshots.
 
 #include <functional>

@@ -14,6 +14,7 @@
 
 #include "http/body_framing.h"
 #include "http/message.h"
+#include "net/deadline.h"
 
 namespace fulcrum::discovery {
 namespace {
@@ -90,38 +91,30 @@ std::optional<std::vector<EtcdEndpoint>> parse_etcd_endpoints(std::string_view c
   return endpoints;
 }
 
-/// One HTTP connection with a watchdog: when the deadline passes, the socket is closed, so
-/// whatever is pending on it ends with an error. Shared with the watchdog's handler (weakly), so
-/// that a deadline firing as the call finishes touches nothing destroyed.
-struct EtcdClient::Connection : std::enable_shared_from_this<EtcdClient::Connection> {
+/// One HTTP connection with a deadline: when it passes, whatever is pending on the socket ends
+/// with an error. The deadline's state outlives the connection, so a deadline firing as the call
+/// finishes touches nothing destroyed.
+struct EtcdClient::Connection {
   Connection(std::shared_ptr<std::vector<Connection*>> registry,
              const asio::any_io_executor& executor)
-      : registry(std::move(registry)), socket(executor), watchdog(executor) {
+      : registry(std::move(registry)), socket(executor), deadline(executor) {
     this->registry->push_back(this);
   }
   ~Connection() { std::erase(*registry, this); }
 
-  void arm(std::chrono::milliseconds timeout) {
-    watchdog.expires_after(timeout);
-    watchdog.async_wait([weak = weak_from_this()](std::error_code ec) {
-      const auto self = weak.lock();
-      if (ec || !self) return;
-      self->timed_out = true;
-      self->socket.close(ec);
-    });
-  }
-  void disarm() { watchdog.cancel(); }
+  void arm(std::chrono::milliseconds timeout) { deadline.arm(socket, timeout); }
+  void disarm() { deadline.cancel(); }
+  bool timed_out() const { return deadline.expired(); }
   std::string failure(std::string_view what, const std::error_code& ec) const {
-    if (timed_out) return std::string(what) + ": timed out";
+    if (timed_out()) return std::string(what) + ": timed out";
     if (canceled) return std::string(what) + ": canceled";
     return std::string(what) + ": " + ec.message();
   }
 
   std::shared_ptr<std::vector<Connection*>> registry;
   tcp::socket socket;
-  asio::steady_timer watchdog;
+  net::Deadline deadline;
   std::string endpoint;  ///< For messages.
-  bool timed_out = false;
   bool canceled = false;
 };
 
@@ -151,10 +144,10 @@ asio::awaitable<std::shared_ptr<EtcdClient::Connection>> EtcdClient::connect(Etc
   tcp::resolver resolver(executor_);
   const auto addresses =
       co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port), redirect(ec));
-  if (!ec && !connection->timed_out && !connection->canceled) {
+  if (!ec && !connection->timed_out() && !connection->canceled) {
     co_await asio::async_connect(connection->socket, addresses, redirect(ec));
   }
-  if (ec || connection->timed_out || connection->canceled) {
+  if (ec || connection->timed_out() || connection->canceled) {
     error = EtcdError::unavailable(connection->failure("etcd " + connection->endpoint, ec));
     co_return nullptr;
   }
