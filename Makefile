@@ -2,21 +2,27 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: deps build run sim test test-release test-asan test-tsan test-fuzz fuzz bench bench-proxy chaos soak format clean
+.PHONY: deps build build-fulcrum build-fulcrum-sim run sim test test-release test-asan test-tsan test-fuzz fuzz bench bench-proxy chaos soak format clean
 
 deps:
 	@scripts/install-deps.sh
 
+# Everything, tests included (`make test` builds what it runs itself).
 build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
+# Only the program a target runs: a newcomer's `make run` does not wait for the tests to build.
+build-fulcrum build-fulcrum-sim: build-%: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target $*
+
 # The proxy demo: three backends on loopback and fulcrum on 127.0.0.1:8080.
-run: build
+run: build-fulcrum
 	build/release/bin/fulcrum --demo
 
 # The balancing simulator on its bundled example.
-sim: build
+sim: build-fulcrum-sim
 	build/release/bin/fulcrum-sim examples/sim/cluster.yaml examples/sim/scenario.yaml
 
 # The fuzzers' summary table (executions and crashes per target) is the last thing printed.

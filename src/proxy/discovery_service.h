@@ -27,13 +27,13 @@ namespace fulcrum::proxy {
 std::unique_ptr<discovery::Source> make_source(const config::DiscoveryConfig& config);
 
 /// The discovery thread: one io_context running the Source of every discovered cluster of one
-/// Runtime generation. Each reported membership has its names resolved, is refused when empty
+/// configuration generation. Each reported membership has its names resolved, is refused when empty
 /// (unless `allow_empty`: the last good one stays), and is published with Cluster::set_servers,
 /// so servers that stay keep their health, passive state and counters; a server that leaves
 /// takes no new requests while requests in flight finish on the snapshot they hold. A server
 /// the source marks draining gets AdminState::kDraining (and kEnabled back when it no longer
 /// is). A reload replaces the service with one on the new generation, whose discovered
-/// clusters start with the old generation's membership (Runtime seeds them).
+/// clusters start with the old generation's membership (the Generation seeds them).
 class DiscoveryService {
  public:
   /// Builds the sources (throws as make_source does); starts nothing.

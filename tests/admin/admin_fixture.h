@@ -1,6 +1,6 @@
 #pragma once
 
-// Starts a real AdminServer (its own thread, a real listening socket on port 0) over a Runtime
+// Starts a real AdminServer (its own thread, a real listening socket on port 0) over a Generation
 // built from a configuration string, and captures log lines so tests can check what was logged.
 
 #include <gtest/gtest.h>

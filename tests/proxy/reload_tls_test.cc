@@ -1,6 +1,6 @@
-// A reload (the next Runtime generation built over the previous one) loads each TLS listener's
-// certificate files again into a new context on the same session ticket keys (resumption across
-// reloads: tests/integration/test_tls_reload.py), never touching the running one; a listener
+// A reload (the next configuration generation built over the previous one) loads each TLS
+// listener's certificate files again into a new context on the same session ticket keys (resumption
+// across reloads: tests/integration/test_tls_reload.py), never touching the running one; a listener
 // whose files fail fails the reload (file:line:column) and keeps the certificate it had.
 
 #include <gtest/gtest.h>
@@ -44,8 +44,8 @@ TEST(ReloadTlsTest, ListenersLoadRenewedFilesAndKeepTheirsOnFailure) {
       tls + " }\nclusters:\n  - { name: app, servers: [{ address: 127.0.0.1:9 }] }\n";
   generation::Generation runtime(tls::load_checked_config_string(yaml, "reload.yaml"));
   const auto next = [&] {
-    return std::make_unique<generation::Generation>(tls::load_checked_config_string(yaml, "reload.yaml"),
-                                                    &runtime);
+    return std::make_unique<generation::Generation>(
+        tls::load_checked_config_string(yaml, "reload.yaml"), &runtime);
   };
   ASSERT_EQ(runtime.listeners().size(), 2u);
   EXPECT_EQ(runtime.listeners()[0]->tls, nullptr);
