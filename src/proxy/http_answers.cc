@@ -1,17 +1,16 @@
 // What an HTTP client gets when no server answered properly, and the access log line. Off the
 // steady state, so coroutines and formatting are fine here.
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <array>
 
-#include "core/outlier.h"
 #include "http/forward.h"
 #include "proxy/http_session.h"
 
 namespace fulcrum::proxy {
 
-asio::awaitable<void> HttpSession::answer_failure(Exchange result, bool any_attempt, bool limited) {
+asio::awaitable<void> HttpSession::answer_failure(Exchange result) {
+  const RequestLifeCycle& life = *life_;
   const std::string_view cluster = request_.cluster->config.name;
   char message[256];
   std::size_t length = 0;
@@ -23,10 +22,10 @@ asio::awaitable<void> HttpSession::answer_failure(Exchange result, bool any_atte
       co_return;
     case Exchange::kTimeout:
       // Outlier ejection counts a response timeout as a gateway error (once per server).
-      if (!request_.timeout_counted) note_response(504);
+      life_->timed_out();
       length = fmt::format_to_n(message, sizeof message,
-                                "server {} of cluster '{}' did not answer in time",
-                                request_.upstream, cluster)
+                                "server {} of cluster '{}' did not answer in time", life.upstream(),
+                                cluster)
                    .size;
       co_await reply_error(504, std::string_view(message, std::min(length, sizeof message)), true);
       co_return;
@@ -47,15 +46,15 @@ asio::awaitable<void> HttpSession::answer_failure(Exchange result, bool any_atte
       break;
   }
   // No server answered at all.
-  request_.upstream = {};
+  life_->forget_upstream();
   int status = 503;
-  if (any_attempt) {
+  if (life.attempted()) {
     status = 502;
     length = fmt::format_to_n(message, sizeof message,
                               "no server of cluster '{}' answered ({} attempts)", cluster,
-                              request_.tries->attempts())
+                              life.attempts())
                  .size;
-  } else if (limited) {
+  } else if (life.limited()) {
     length = fmt::format_to_n(message, sizeof message,
                               "every server of cluster '{}' is at its connection limit", cluster)
                  .size;
@@ -86,21 +85,6 @@ asio::awaitable<void> HttpSession::reply_error(int status, std::string_view mess
   }
 }
 
-void HttpSession::note_response(int status) {
-  const core::EjectionResult result = request_.tries->report_response(request_.pick, status);
-  if (result.outcome == core::EjectionOutcome::kNotTriggered) return;
-  const std::string_view cluster = request_.cluster->config.name;
-  if (result.ejected()) {
-    spdlog::warn("cluster {}: server {} ejected for {} ms after {} {} (ejected {} times)", cluster,
-                 request_.upstream, result.duration.count() / 1'000'000, result.consecutive,
-                 core::to_string(result.trigger), result.times_ejected);
-  } else {
-    spdlog::info("cluster {}: server {} reached {} {} but stays: {}", cluster, request_.upstream,
-                 result.consecutive, core::to_string(result.trigger),
-                 core::to_string(result.outcome));
-  }
-}
-
 void HttpSession::log() {
   generation::AccessLogWriter* access_log = worker_.access_log();
   if (access_log == nullptr) return;
@@ -111,10 +95,10 @@ void HttpSession::log() {
       .path = request_.path,
       .status = request_.status,
       .bytes = request_.response_bytes,
-      .upstream = request_.upstream,
-      .upstream_time = request_.upstream_time,
+      .upstream = life_ ? life_->upstream() : std::string_view(),
+      .upstream_time = life_ ? life_->upstream_time() : core::Nanos(0),
       .total_time = worker_.clock().now() - request_.start,
-      .retries = request_.retries,
+      .retries = life_ ? life_->retries() : 0,
   });
 }
 

@@ -16,10 +16,7 @@ HttpSession::Exchange HttpSession::prepare_request(std::array<asio::const_buffer
   if (!out_.data()) out_ = worker_.head_buffers().acquire();
   scratch_begin_ = scratch_end_ = 0;
   response_hint_ = 0;
-  response_any_byte_ = false;
-  request_.upstream_reusable = false;
-  request_.server_in_step = true;
-  request_.upgrade = false;
+  exchange_ = ServerExchange{};
 
   const http::ForwardInfo info{.client_ip = std::string_view(client_ip_, client_ip_len_),
                                .proto = listener_.tls ? "https" : "http",
@@ -34,7 +31,8 @@ HttpSession::Exchange HttpSession::prepare_request(std::array<asio::const_buffer
 }
 
 HttpSession::Exchange HttpSession::request_sent(const std::error_code& ec) {
-  request_.sent_to_server = true;  // Some bytes may have gone even if the write failed.
+  // Some bytes may have gone even if the write failed: from here on, a server that closes
+  // without answering took the request (AttemptEnd::kClosedBeforeResponse).
   if (!ec) return Exchange::kContinue;
   upstream_deadline_.cancel();
   return upstream_deadline_.expired() ? Exchange::kTimeout : Exchange::kNoResponse;
@@ -95,10 +93,10 @@ HttpSession::Exchange HttpSession::response_read(const std::error_code& ec, std:
   if (ec) {
     upstream_deadline_.cancel();
     if (upstream_deadline_.expired()) return Exchange::kTimeout;
-    return response_any_byte_ ? Exchange::kBadResponse : Exchange::kNoResponse;
+    return exchange_.any_response_byte ? Exchange::kBadResponse : Exchange::kNoResponse;
   }
   scratch_end_ += n;
-  response_any_byte_ = true;
+  exchange_.any_response_byte = true;
   return Exchange::kContinue;
 }
 
@@ -112,7 +110,7 @@ asio::awaitable<HttpSession::Exchange> HttpSession::relay_interim(tls::Stream& u
   if (ec) co_return Exchange::kClientGone;
   scratch_begin_ += response_.head_size;
   response_hint_ = 0;
-  response_any_byte_ = scratch_end_ > scratch_begin_;
+  exchange_.any_response_byte = scratch_end_ > scratch_begin_;
   // 100 Continue to a held body: send it now (unless the server is already answering).
   if (request_.body_held && response_.status == 100 && scratch_end_ == scratch_begin_) {
     request_.body_held = false;
@@ -133,14 +131,11 @@ HttpSession::Exchange HttpSession::prepare_response(std::array<asio::const_buffe
   // A final answer to Expect: 100-continue without a 100: the body was never read from the
   // client, so the connection cannot carry another request.
   if (request_.body_held) request_.close_after = true;
-  request_.upstream_time = worker_.clock().now() - request_.attempt_start;
-  request_.tries->report_success(request_.pick, request_.upstream_time);
-  core::record_response(request_.pick.state().stats, response_.status, request_.upstream_time);
-  note_response(response_.status);
+  life_->responded(response_.status);
   request_.status = response_.status;
-  request_.upgrade = response_.status == 101 && head_.upgrade;
+  exchange_.upgrade = response_.status == 101 && head_.upgrade;
   if (!head_.keep_alive || closing() || response_.framing == http::Framing::kUntilClose ||
-      request_.upgrade) {
+      exchange_.upgrade) {
     request_.close_after = true;
   }
   const std::size_t head_bytes =
@@ -151,15 +146,15 @@ HttpSession::Exchange HttpSession::prepare_response(std::array<asio::const_buffe
   const std::string_view buffered(scratch_.data() + body_start, scratch_end_ - body_start);
   std::size_t body_now = buffered.size();  // After a 101, already tunnel data.
   response_body_.start(response_.framing, response_.content_length);
-  if (!request_.upgrade) {
+  if (!exchange_.upgrade) {
     const auto step = response_body_.feed(buffered);
     if (step.error) return Exchange::kBadResponse;
     body_now = step.body;
     // Bytes past the end of the response mean the server is out of step: never reuse it.
-    request_.server_in_step = !(response_body_.done() && body_now < buffered.size());
+    exchange_.in_step = !(response_body_.done() && body_now < buffered.size());
   }
   out = {asio::buffer(out_.data(), head_bytes), asio::buffer(buffered.data(), body_now)};
-  more = !response_body_.done() && !request_.upgrade;
+  more = !response_body_.done() && !exchange_.upgrade;
   request_.response_bytes = head_bytes + body_now;
   return Exchange::kContinue;
 }
@@ -167,7 +162,7 @@ HttpSession::Exchange HttpSession::prepare_response(std::array<asio::const_buffe
 HttpSession::Exchange HttpSession::response_head_sent(const std::error_code& ec) {
   client_deadline_.cancel();
   if (ec) return Exchange::kClientGone;
-  if (request_.upgrade || !response_body_.done()) return Exchange::kContinue;
+  if (exchange_.upgrade || !response_body_.done()) return Exchange::kContinue;
   return response_complete();
 }
 
@@ -200,13 +195,13 @@ HttpSession::Exchange HttpSession::response_body_sent(const RelayResult& relayed
     case RelayResult::Outcome::kDone:
       break;
   }
-  if (relayed.leftover > 0) request_.server_in_step = false;
+  if (relayed.leftover > 0) exchange_.in_step = false;
   return response_complete();
 }
 
 HttpSession::Exchange HttpSession::response_complete() {
-  request_.upstream_reusable = response_.keep_alive && request_.server_in_step &&
-                               response_.framing != http::Framing::kUntilClose;
+  exchange_.reusable =
+      response_.keep_alive && exchange_.in_step && response_.framing != http::Framing::kUntilClose;
   return Exchange::kDone;
 }
 

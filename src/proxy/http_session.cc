@@ -7,7 +7,7 @@
 
 #include "core/hash.h"
 #include "http/forward.h"
-#include "net/connect_failure.h"
+#include "net/connect.h"
 #include "net/endpoint.h"
 #include "proxy/sessions.h"
 #include "proxy/tls_session.h"
@@ -115,117 +115,78 @@ asio::awaitable<void> HttpSession::run() {
     }
     const auto& timeouts = request_.cluster->config.timeouts;
     const auto client_idle = listener_.config.timeouts.client_idle;
-    core::TryList tries(
-        generation_->clusters()[start.cluster_index].reader(worker_.index()).current(),
-        worker_.clock(), worker_.rng(), request_.cluster->config.retries + 1,
-        hash_key(start.cluster_index));
-    request_.tries = &tries;
+    RequestLifeCycle& life = life_.emplace(generation_->clusters()[start.cluster_index], worker_,
+                                           hash_key(start.cluster_index), request_.retryable);
     Exchange result = Exchange::kNoResponse;
-    bool any_attempt = false;
-    bool limited = false;
-    for (core::Pick pick = tries.next(); pick; pick = tries.next()) {
-      UpstreamPool::Slot* slot = admit(tries, pick, limited);
-      if (slot == nullptr) continue;
-      if (any_attempt) {
-        ++request_.retries;
-        core::record_retry(pick.state().stats);
-      }
-      any_attempt = true;
-      core::LoadGuard load(tries.snapshot(), pick, core::LoadKind::kConnection);
-      // A pooled connection the server closed before any byte of the response counts as a
-      // connect failure that is not the server's fault: the request is sent once more, on a
-      // fresh connection to the same server, whatever retry_on says, and passive tracking
-      // records nothing. Only requests that may be replayed get pooled connections.
-      for (int connection_try = 0; connection_try < 2; ++connection_try) {
-        request_.attempt_start = worker_.clock().now();
-        request_.sent_to_server = false;
-        std::optional<tls::Stream> upstream = take_pooled(*slot, connection_try);
-        const bool pooled = upstream.has_value();
-        if (!pooled) {
-          upstream = co_await connect(pick.member->spec);
-          if (!upstream) {
-            result = Exchange::kNoResponse;
-            break;
-          }
+    while (life.next_attempt()) {
+      std::optional<tls::Stream> upstream = life.take_pooled();
+      if (!upstream) {
+        net::Connected connected = co_await net::connect(worker_.io().get_executor(),
+                                                         life.connect_target(), upstream_deadline_);
+        if (!connected) {
+          result = Exchange::kNoResponse;
+          life.connect_failed(connected.failure);
+          continue;
         }
-        tls::Stream& server = *upstream;
+        upstream = std::move(connected.stream);
+      }
+      tls::Stream& server = *upstream;
 
-        // The request: head and buffered body in one send, then the rest of the body.
-        std::array<asio::const_buffer, 2> out;
-        bool more = false;
-        result = prepare_request(out, more);
-        if (result == Exchange::kContinue) {
-          upstream_deadline_.arm(server.socket(), timeouts.response);
-          auto [ec] = co_await net::async_send_all(server, out, more, in_session_memory());
-          result = request_sent(ec);
-        }
-        if (result == Exchange::kContinue && more) {
-          auto [relayed] = co_await async_relay_body(
-              client_end(client_idle), upstream_end(server, timeouts.idle), request_.body,
-              scratch_.span(), in_session_memory());
-          result = request_body_sent(relayed, server);
-        }
-        // The response head; interim responses (100 Continue, 103) are relayed on the way.
-        while (result == Exchange::kContinue) {
-          const ResponseParse parsed = parse_response_head();
-          if (parsed == ResponseParse::kFinal) break;
-          if (parsed == ResponseParse::kMalformed) {
-            result = Exchange::kBadResponse;
-          } else if (parsed == ResponseParse::kInterim) {
-            result = co_await relay_interim(server);
-          } else {
-            auto [ec, n] = co_await server.async_read_some(
-                asio::buffer(scratch_.data() + scratch_end_, scratch_.size() - scratch_end_),
-                in_session_memory());
-            result = response_read(ec, n);
-          }
-        }
-        // The response: head and buffered body in one send, then the rest of the body.
-        if (result == Exchange::kContinue) result = prepare_response(out, more);
-        if (result == Exchange::kContinue) {
-          client_deadline_.arm(client_.socket(), client_idle);
-          auto [ec] = co_await net::async_send_all(client_, out, more, in_session_memory());
-          result = response_head_sent(ec);
-        }
-        if (result == Exchange::kContinue && request_.upgrade) {
-          result = co_await tunnel_upgrade(server);
-        } else if (result == Exchange::kContinue) {
-          auto [relayed] = co_await async_relay_body(upstream_end(server, timeouts.idle),
-                                                     client_end(client_idle), response_body_,
-                                                     scratch_.span(), in_session_memory());
-          result = response_body_sent(relayed);
-        }
-        finish_connection(*slot, server, result);
-        if (!(result == Exchange::kNoResponse && pooled)) break;
+      // The request: head and buffered body in one send, then the rest of the body.
+      std::array<asio::const_buffer, 2> out;
+      bool more = false;
+      result = prepare_request(out, more);
+      if (result == Exchange::kContinue) {
+        upstream_deadline_.arm(server.socket(), timeouts.response);
+        auto [ec] = co_await net::async_send_all(server, out, more, in_session_memory());
+        result = request_sent(ec);
       }
-      // What failed after the request was sent: passive tracking counts it if the cluster's
-      // passive.count lists its kind, and the request goes to the next server only if retry_on
-      // lists it and the request may be replayed. An HTTP status never gets here.
-      request_.timeout_counted = false;
-      if (result == Exchange::kTimeout) {
-        tries.report_failure(pick, core::FailureCause::kResponseTimeout);
-        if (!replays_after(core::FailureKind::kResponseTimeout)) break;
-        // As nginx (proxy_next_upstream timeout) and HAProxy (retry-on response-timeout): the
-        // client has had no byte of a response yet. Outlier ejection sees a gateway error.
-        note_response(504);
-        request_.timeout_counted = true;
-        continue;
+      if (result == Exchange::kContinue && more) {
+        auto [relayed] =
+            co_await async_relay_body(client_end(client_idle), upstream_end(server, timeouts.idle),
+                                      request_.body, scratch_.span(), in_session_memory());
+        result = request_body_sent(relayed, server);
       }
-      if (result != Exchange::kNoResponse) break;
-      if (request_.sent_to_server) {
-        // The server took bytes and closed without answering: a replay must be safe.
-        tries.report_failure(pick, core::FailureCause::kClosedBeforeResponse);
-        if (!replays_after(core::FailureKind::kResetBeforeResponse)) {
-          result = Exchange::kUnanswered;
-          break;
+      // The response head; interim responses (100 Continue, 103) are relayed on the way.
+      while (result == Exchange::kContinue) {
+        const ResponseParse parsed = parse_response_head();
+        if (parsed == ResponseParse::kFinal) break;
+        if (parsed == ResponseParse::kMalformed) {
+          result = Exchange::kBadResponse;
+        } else if (parsed == ResponseParse::kInterim) {
+          result = co_await relay_interim(server);
+        } else {
+          auto [ec, n] = co_await server.async_read_some(
+              asio::buffer(scratch_.data() + scratch_end_, scratch_.size() - scratch_end_),
+              in_session_memory());
+          result = response_read(ec, n);
         }
-      }  // Else a connect failure, already reported: always on to the next server.
+      }
+      // The response: head and buffered body in one send, then the rest of the body.
+      if (result == Exchange::kContinue) result = prepare_response(out, more);
+      if (result == Exchange::kContinue) {
+        client_deadline_.arm(client_.socket(), client_idle);
+        auto [ec] = co_await net::async_send_all(client_, out, more, in_session_memory());
+        result = response_head_sent(ec);
+      }
+      if (result == Exchange::kContinue && exchange_.upgrade) {
+        result = co_await tunnel_upgrade(server);
+      } else if (result == Exchange::kContinue) {
+        auto [relayed] =
+            co_await async_relay_body(upstream_end(server, timeouts.idle), client_end(client_idle),
+                                      response_body_, scratch_.span(), in_session_memory());
+        result = response_body_sent(relayed);
+      }
+      life.release(server, result == Exchange::kDone && exchange_.reusable);
+      const Next next = life.ended(attempt_end(result));
+      if (next == Next::kUnanswered) result = Exchange::kUnanswered;
+      if (next != Next::kRetry) break;
     }
     if (result == Exchange::kDone) {
       log();
       keep_alive_ = finish_request();
     } else {
-      co_await answer_failure(result, any_attempt, limited);
+      co_await answer_failure(result);
       keep_alive_ = false;
       // A TLS client tells a truncated response by the missing close_notify.
       close_notify_ = result != Exchange::kBrokenMidStream && result != Exchange::kClientGone;
@@ -234,6 +195,7 @@ asio::awaitable<void> HttpSession::run() {
     scratch_ = {};
     out_ = {};
     registration_.idle = true;
+    life_.reset();
     // A reload does not end the connection here: its last response promised keep-alive, so the
     // next request is served (with the old configuration) and answered with Connection: close.
     if (worker_.draining()) keep_alive_ = false;
@@ -337,68 +299,14 @@ std::optional<uint64_t> HttpSession::hash_key(std::size_t cluster_index) const {
   return core::hash_bytes(value);
 }
 
-UpstreamPool::Slot* HttpSession::admit(core::TryList& tries, const core::Pick& pick,
-                                       bool& limited) {
-  request_.pick = pick;
-  request_.upstream = pick.member->spec.address;
-  const uint32_t max_per_server = request_.cluster->config.max_connections_per_server;
-  if (max_per_server != 0 && pick.state().active_connections.load(std::memory_order_relaxed) >=
-                                 static_cast<int32_t>(max_per_server)) {
-    limited = true;
-    return nullptr;
-  }
-  const core::NetAddress& address = pick.member->spec.resolved;
-  if (!address.resolved()) {
-    tries.report_failure(pick, core::FailureCause::kNameLookup);
-    return nullptr;
-  }
-  return &worker_.pool().slot(pick.member->state, address);
-}
-
-bool HttpSession::replays_after(core::FailureKind kind) const {
-  return request_.retryable && request_.cluster->config.retry_on.contains(kind);
-}
-
-std::optional<tls::Stream> HttpSession::take_pooled(UpstreamPool::Slot& slot, int connection_try) {
-  if (connection_try != 0 || !request_.retryable) return std::nullopt;
-  return worker_.pool().take(slot, request_.attempt_start, request_.cluster->config.timeouts.idle);
-}
-
-asio::awaitable<std::optional<tls::Stream>> HttpSession::connect(const core::ServerSpec& server) {
-  const generation::ClusterRuntime& cluster = *request_.cluster;
-  asio::ip::tcp::socket socket(worker_.io());
-  upstream_deadline_.arm(socket, cluster.config.timeouts.connect);
-  auto [ec] = co_await socket.async_connect(net::to_endpoint(server.resolved), net::kNoThrow);
-  upstream_deadline_.cancel();
-  if (ec) {
-    request_.tries->report_failure(request_.pick,
-                                   net::classify_connect_error(ec, upstream_deadline_.expired()));
-    co_return std::nullopt;
-  }
-  std::error_code ignored;
-  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-  if (!cluster.tls) co_return tls::Stream(std::move(socket));
-  // TLS: the handshake is part of connecting (nothing of the request was sent yet, so a failure
-  // moves on to the next server like a refused connection).
-  std::optional<tls::Stream> upstream = co_await connect_tls(
-      std::move(socket), *cluster.tls, server.address, cluster.config, upstream_deadline_);
-  if (!upstream) {
-    request_.tries->report_failure(request_.pick, upstream_deadline_.expired()
-                                                      ? core::FailureCause::kTimeout
-                                                      : core::FailureCause::kReset);
-  }
-  co_return upstream;
-}
-
-void HttpSession::finish_connection(UpstreamPool::Slot& slot, tls::Stream& upstream,
-                                    Exchange result) {
-  if (result == Exchange::kDone && request_.upstream_reusable && !worker_.draining()) {
-    worker_.pool().give_back(slot, std::move(upstream), worker_.clock().now(),
-                             request_.cluster->config.max_idle_per_server,
-                             request_.cluster->config.timeouts.idle);
-  } else {
-    std::error_code ignored;
-    upstream.socket().close(ignored);
+AttemptEnd HttpSession::attempt_end(Exchange result) {
+  switch (result) {
+    case Exchange::kTimeout:
+      return AttemptEnd::kResponseTimeout;
+    case Exchange::kNoResponse:  // Connected and sent: see request_sent().
+      return AttemptEnd::kClosedBeforeResponse;
+    default:
+      return AttemptEnd::kOver;
   }
 }
 

@@ -6,22 +6,22 @@
 #include <optional>
 
 #include "config/config.h"
-#include "core/try_list.h"
 #include "http/message.h"
 #include "net/deadline.h"
 #include "net/no_throw.h"
 #include "net/send_all.h"
 #include "proxy/body_relay.h"
 #include "proxy/handler_memory.h"
+#include "proxy/request_life_cycle.h"
 #include "proxy/worker.h"
 #include "tls/stream.h"
 
 namespace fulcrum::proxy {
 
 /// One HTTP/1.1 client connection: reads requests in order (pipelining included), routes each
-/// to a cluster, forwards it through the try-list (on to the next server after a connect
-/// failure, and after the failures the cluster's retry_on lists when the request may be
-/// replayed), streams both bodies, and writes responses back in order.
+/// to a cluster, forwards it through the attempts its RequestLifeCycle hands out (which decides
+/// on passive tracking and the retry rule), streams both bodies, and writes responses back in
+/// order.
 ///
 /// No heap allocation per request: the request loop is one coroutine, run(), that awaits socket
 /// operations and composed operations (async_send_all, async_relay_body) directly, with the
@@ -57,6 +57,7 @@ class HttpSession {
   };
   /// Where parsing the buffered response bytes got to.
   enum class ResponseParse { kIncomplete, kFinal, kInterim, kMalformed };
+  /// The request being served, set up by start_request().
   struct Request {
     std::string_view path;
     const generation::ClusterRuntime* cluster = nullptr;
@@ -66,22 +67,17 @@ class HttpSession {
     bool retryable = false;  ///< May be replayed: idempotent method, body entirely buffered.
     bool body_held = false;  ///< Expect: 100-continue: body not sent until the server asks.
     bool close_after = false;
-    bool upstream_reusable = false;
-    bool sent_to_server = false;   ///< Bytes of this request reached the current server.
-    bool upgrade = false;          ///< The server switched protocols: tunnel from here on.
-    bool server_in_step = true;    ///< The server sent nothing past the end of its response.
-    bool timeout_counted = false;  ///< The last server's response timeout is already counted.
-    http::BodyFraming body;        ///< The request body past what is buffered.
+    http::BodyFraming body;  ///< The request body past what is buffered.
     // For the access log.
     int status = 0;
     uint64_t response_bytes = 0;
-    std::string_view upstream;
-    core::Nanos upstream_time{0};
-    uint32_t retries = 0;
-    // Current attempt.
-    core::TryList* tries = nullptr;
-    core::Pick pick;
-    core::Nanos attempt_start{0};
+  };
+  /// What the exchange with the current server found out; rebuilt by prepare_request().
+  struct ServerExchange {
+    bool any_response_byte = false;
+    bool reusable = false;  ///< The connection may serve another request.
+    bool in_step = true;    ///< The server sent nothing past the end of its response.
+    bool upgrade = false;   ///< The server switched protocols: tunnel from here on.
   };
   /// Where start_request() sends the request: a cluster, or an error answer.
   struct Start {
@@ -95,13 +91,8 @@ class HttpSession {
   HeadRead head_read_failed(http::ParseError& error);
   Start start_request();
   std::optional<uint64_t> hash_key(std::size_t cluster_index) const;
-  UpstreamPool::Slot* admit(core::TryList& tries, const core::Pick& pick, bool& limited);
-  /// The request goes to the next server after a failure of this kind: retry_on lists it and
-  /// the request may be replayed (idempotent, body entirely buffered).
-  bool replays_after(core::FailureKind kind) const;
-  std::optional<tls::Stream> take_pooled(UpstreamPool::Slot& slot, int connection_try);
-  asio::awaitable<std::optional<tls::Stream>> connect(const core::ServerSpec& server);
-  void finish_connection(UpstreamPool::Slot& slot, tls::Stream& upstream, Exchange result);
+  /// What the life cycle makes of how an attempt that had a connection ended.
+  static AttemptEnd attempt_end(Exchange result);
   bool finish_request();
 
   // Upstream side (http_exchange.cc): each step after an await says whether to go on.
@@ -118,9 +109,8 @@ class HttpSession {
   Exchange response_complete();
 
   // Answers of the proxy's own and the access log (http_answers.cc).
-  asio::awaitable<void> answer_failure(Exchange result, bool any_attempt, bool limited);
+  asio::awaitable<void> answer_failure(Exchange result);
   asio::awaitable<void> reply_error(int status, std::string_view message, bool log_request);
-  void note_response(int status);
   void log();
 
   /// The completion token of the request loop's socket operations: each is built in the
@@ -158,13 +148,15 @@ class HttpSession {
   std::size_t scratch_begin_ = 0;
   std::size_t scratch_end_ = 0;
   std::size_t response_hint_ = 0;
-  bool response_any_byte_ = false;
   bool keep_alive_ = true;
   bool close_notify_ = true;  ///< TLS: end with close_notify (not after a truncated response).
   http::RequestHead head_;
   http::ResponseHead response_;
   http::BodyFraming response_body_;
   Request request_;
+  ServerExchange exchange_;
+  /// Emplaced per routed request, in the session so that nothing is allocated.
+  std::optional<RequestLifeCycle> life_;
   char client_ip_[64] = {};
   std::size_t client_ip_len_ = 0;
 };

@@ -1,15 +1,14 @@
-// TCP mode: pick a server with the same try-list, retries and passive tracking as HTTP, then
-// copy bytes both ways. Least connections counts these connections. Only connect failures
-// (TLS handshake included) exist here: once connected, the bytes are the client's business, so
-// retry_on and passive.count's other words do not apply.
+// TCP mode: pick a server with the same request life cycle (try-list, retries, passive tracking)
+// as HTTP, then copy bytes both ways. Least connections counts these connections. Only connect
+// failures (TLS handshake included) exist here: once connected, the bytes are the client's
+// business, so retry_on and passive.count's other words do not apply.
 #include <cstring>
 
 #include "core/hash.h"
-#include "core/try_list.h"
-#include "net/connect_failure.h"
+#include "net/connect.h"
 #include "net/deadline.h"
 #include "net/endpoint.h"
-#include "net/no_throw.h"
+#include "proxy/request_life_cycle.h"
 #include "proxy/sessions.h"
 #include "proxy/tls_session.h"
 #include "proxy/tunnel.h"
@@ -52,43 +51,18 @@ asio::awaitable<void> run_tcp_session(Worker& worker,
   const std::size_t ip_length = net::format_ip(peer.address(), ip);
   std::optional<uint64_t> key;
   if (ip_length != 0) key = core::hash_bytes(std::string_view(ip, ip_length));
-  const core::SnapshotPtr snapshot = cluster.reader(worker.index()).current();
-  core::TryList tries(snapshot, worker.clock(), worker.rng(), cluster.config.retries + 1, key);
-
-  for (core::Pick pick = tries.next(); pick; pick = tries.next()) {
-    const core::NetAddress& address = pick.member->spec.resolved;
-    if (!address.resolved()) {
-      tries.report_failure(pick, core::FailureCause::kNameLookup);
+  RequestLifeCycle life(cluster, worker, key, false, Traffic::kTcpConnection);
+  while (life.next_attempt()) {
+    net::Connected connected =
+        co_await net::connect(worker.io().get_executor(), life.connect_target(), deadline);
+    if (!connected) {
+      life.connect_failed(connected.failure);
       continue;
     }
-    asio::ip::tcp::socket connection(worker.io());
-    const core::Nanos started = worker.clock().now();
-    deadline.arm(connection, cluster.config.timeouts.connect);
-    auto [connect_error] =
-        co_await connection.async_connect(net::to_endpoint(address), net::kNoThrow);
-    deadline.cancel();
-    if (connect_error) {
-      tries.report_failure(pick, net::classify_connect_error(connect_error, deadline.expired()));
-      continue;
-    }
-    connection.set_option(asio::ip::tcp::no_delay(true), ec);
-    std::optional<tls::Stream> upstream;
-    if (cluster.tls) {
-      upstream = co_await connect_tls(std::move(connection), *cluster.tls,
-                                      pick.member->spec.address, cluster.config, deadline);
-      if (!upstream) {
-        tries.report_failure(
-            pick, deadline.expired() ? core::FailureCause::kTimeout : core::FailureCause::kReset);
-        continue;
-      }
-    } else {
-      upstream.emplace(std::move(connection));
-    }
-    tries.report_success(pick, worker.clock().now() - started);
-    core::LoadGuard load(snapshot, pick, core::LoadKind::kConnection);
+    life.connected();
     auto client_buffer = worker.buffers().acquire();
     auto server_buffer = worker.buffers().acquire();
-    co_await tunnel(client, *upstream, client_buffer.span(), server_buffer.span(),
+    co_await tunnel(client, *connected.stream, client_buffer.span(), server_buffer.span(),
                     cluster.config.timeouts.idle);
     co_return;
   }

@@ -7,6 +7,7 @@
 #include "generation/generation.h"
 #include "net/deadline.h"
 #include "net/no_throw.h"
+#include "tls/client_context.h"
 #include "tls/server_context.h"
 
 namespace fulcrum::proxy {
@@ -48,30 +49,6 @@ asio::awaitable<void> send_close_notify(tls::Stream& stream, net::Deadline& dead
   deadline.arm(stream.socket(), kCloseNotifyTimeout);
   co_await stream.async_shutdown_send(net::kNoThrow);
   deadline.cancel();
-}
-
-asio::awaitable<std::optional<tls::Stream>> connect_tls(asio::ip::tcp::socket socket,
-                                                        const tls::ClientTlsContext& context,
-                                                        std::string_view address,
-                                                        const config::ClusterConfig& cluster,
-                                                        net::Deadline& deadline) {
-  std::optional<tls::Stream> stream;
-  try {
-    stream.emplace(tls::Stream::connect(std::move(socket), context, tls::host_of(address)));
-  } catch (const tls::TlsError& e) {
-    spdlog::warn("cluster {}: TLS to server {} failed: {}", cluster.name, address, e.what());
-    co_return std::nullopt;
-  }
-  deadline.arm(stream->socket(), cluster.timeouts.connect);
-  auto [ec] = co_await stream->async_handshake(net::kNoThrow);
-  deadline.cancel();
-  if (!ec) co_return stream;
-  spdlog::warn("cluster {}: TLS handshake with server {} failed: {}", cluster.name, address,
-               deadline.expired() ? std::string("timed out within the connect timeout")
-                                  : tls::describe_handshake_error(stream->ssl(), ec));
-  std::error_code ignored;
-  stream->socket().close(ignored);
-  co_return std::nullopt;
 }
 
 }  // namespace fulcrum::proxy

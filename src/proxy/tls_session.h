@@ -1,16 +1,15 @@
 #pragma once
 
-// The TLS steps of the sessions, off the request path: a client's handshake, the handshake with
-// a server, and close_notify before a TLS connection closes. Plain connections never come here.
+// The TLS steps of the sessions, off the request path: a client's handshake and close_notify
+// before a TLS connection closes (the handshake with a server is part of net::connect). Plain
+// connections never come here.
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <optional>
 #include <string_view>
 
-#include "config/config.h"
 #include "net/deadline.h"
-#include "tls/client_context.h"
 #include "tls/stream.h"
 
 namespace fulcrum::generation {
@@ -33,15 +32,5 @@ asio::awaitable<bool> handshake_client(tls::Stream& client, net::Deadline& deadl
 /// Sends close_notify (without waiting for the peer's) within a short deadline, so that the
 /// peer may resume its session later; errors are ignored, the connection is closing anyway.
 asio::awaitable<void> send_close_notify(tls::Stream& stream, net::Deadline& deadline);
-
-/// The client side of TLS to the server `address` ("host:port", as configured) of `cluster`
-/// over the connected `socket`, the handshake within the cluster's connect timeout. nullopt
-/// when it failed (logged with its cause, e.g. "certificate verify failed: hostname mismatch");
-/// `deadline.expired()` then tells a timeout from a refusal.
-asio::awaitable<std::optional<tls::Stream>> connect_tls(asio::ip::tcp::socket socket,
-                                                        const tls::ClientTlsContext& context,
-                                                        std::string_view address,
-                                                        const config::ClusterConfig& cluster,
-                                                        net::Deadline& deadline);
 
 }  // namespace fulcrum::proxy
