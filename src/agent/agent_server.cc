@@ -8,7 +8,6 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
-#include <asio/redirect_error.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -17,6 +16,7 @@
 #include <cstring>
 
 #include "agent/reply.h"
+#include "net/no_throw.h"
 
 namespace fulcrum::agent {
 namespace {
@@ -34,15 +34,14 @@ constexpr std::size_t kMaxIgnoredInput = 64 * 1024;
 constexpr auto kCpuSampleInterval = std::chrono::seconds(1);
 constexpr std::size_t kMaxFileBytes = 4096;
 
-auto redirect(std::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
-
 /// Reads and drops what the peer sends until it closes; the timer in the caller bounds it.
 asio::awaitable<void> discard_until_closed(tcp::socket& socket) {
   char buffer[1024];
   std::size_t total = 0;
-  std::error_code ec;
-  while (!ec && total < kMaxIgnoredInput) {
-    total += co_await socket.async_read_some(asio::buffer(buffer), redirect(ec));
+  while (total < kMaxIgnoredInput) {
+    const auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), net::kNoThrow);
+    if (ec) break;
+    total += n;
   }
 }
 
@@ -88,8 +87,7 @@ int AgentServer::run_until_signal(std::function<asio::awaitable<void>()> before_
 
 asio::awaitable<void> AgentServer::accept_loop() {
   for (;;) {
-    std::error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(redirect(ec));
+    auto [ec, socket] = co_await acceptor_.async_accept(net::kNoThrow);
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
       spdlog::warn("accept: {}", ec.message());
@@ -107,14 +105,13 @@ asio::awaitable<void> AgentServer::serve(tcp::socket socket) {
   std::string line = co_await answer();
   if (!line.empty()) {
     line += '\n';
-    co_await asio::async_write(socket, asio::buffer(line), redirect(ec));
+    co_await asio::async_write(socket, asio::buffer(line), net::kNoThrow);  // Closed below anyway.
   }
   socket.shutdown(tcp::socket::shutdown_send, ec);
   // Closing with unread input (a probe string) would reset the connection, and a reset may
   // destroy the answer before the prober reads it: read until the prober closes, briefly.
   asio::steady_timer linger(io_, kLinger);
-  std::error_code linger_ec;
-  co_await (discard_until_closed(socket) || linger.async_wait(redirect(linger_ec)));
+  co_await (discard_until_closed(socket) || linger.async_wait(net::kNoThrow));
   socket.close(ec);
   --connections_;
 }
@@ -202,8 +199,7 @@ asio::awaitable<void> AgentServer::sample_cpu() {
   asio::steady_timer timer(io_);
   for (;;) {
     timer.expires_after(kCpuSampleInterval);
-    std::error_code ec;
-    co_await timer.async_wait(redirect(ec));
+    const auto [ec] = co_await timer.async_wait(net::kNoThrow);
     if (ec) co_return;
     if (const auto now = read_proc_stat()) {
       if (const auto busy = busy_percent(last_cpu_, *now)) cpu_busy_percent_ = *busy;

@@ -11,11 +11,12 @@
 #include <asio/detached.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/posix/stream_descriptor.hpp>
-#include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cerrno>
 #include <cstring>
+
+#include "net/no_throw.h"
 
 extern char** environ;
 
@@ -69,9 +70,7 @@ asio::awaitable<std::string> read_first_line(asio::posix::stream_descriptor& pip
   std::string data;
   char chunk[512];
   while (data.size() < kMaxLineBytes) {
-    std::error_code ec;
-    const std::size_t n = co_await pipe.async_read_some(
-        asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+    const auto [ec, n] = co_await pipe.async_read_some(asio::buffer(chunk), net::kNoThrow);
     data.append(chunk, n);
     if (data.find('\n') != std::string::npos || ec) break;
   }
@@ -104,9 +103,7 @@ asio::awaitable<CommandRunner::Output> CommandRunner::run(const std::string& com
 
   asio::posix::stream_descriptor pipe(executor_, fds[0]);
   asio::steady_timer timer(executor_, deadline);
-  std::error_code timer_ec;
-  auto first = co_await (read_first_line(pipe) ||
-                         timer.async_wait(asio::redirect_error(asio::use_awaitable, timer_ec)));
+  auto first = co_await (read_first_line(pipe) || timer.async_wait(net::kNoThrow));
   if (first.index() == 1) {
     co_return Output{.error = "no line within " + std::to_string(timeout.count()) + " ms"};
   }
@@ -114,21 +111,18 @@ asio::awaitable<CommandRunner::Output> CommandRunner::run(const std::string& com
 }
 
 asio::awaitable<void> CommandRunner::reap(pid_t pid, Clock::time_point deadline) {
-  std::error_code ec;
   asio::steady_timer timer(executor_, deadline);
   const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (pidfd >= 0) {
     // A pidfd is readable once the process has exited.
     asio::posix::stream_descriptor exited(executor_, pidfd);
-    std::error_code timer_ec;
-    co_await (exited.async_wait(asio::posix::descriptor_base::wait_read,
-                                asio::redirect_error(asio::use_awaitable, ec)) ||
-              timer.async_wait(asio::redirect_error(asio::use_awaitable, timer_ec)));
+    co_await (exited.async_wait(asio::posix::descriptor_base::wait_read, net::kNoThrow) ||
+              timer.async_wait(net::kNoThrow));
   } else {
     // Kernels before 5.3 have no pidfd: look at the exit status now and then instead.
     while (Clock::now() < deadline && waitpid(pid, nullptr, WNOHANG) == 0) {
       timer.expires_after(std::chrono::milliseconds(20));
-      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      co_await timer.async_wait(net::kNoThrow);
     }
   }
   // Past the deadline (or the wait failed): the command and everything it started must go.

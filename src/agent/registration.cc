@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
+
+#include "net/no_throw.h"
 
 namespace fulcrum::agent {
 namespace {
@@ -50,8 +51,7 @@ void Registrar::report(const std::string& problem) {
 asio::awaitable<bool> Registrar::sleep(milliseconds delay) {
   if (leaving_) co_return false;
   timer_.expires_after(delay);
-  std::error_code ec;
-  co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_await timer_.async_wait(net::kNoThrow);  // cancelled or expired: both end the wait
   co_return !leaving_;
 }
 
@@ -115,8 +115,7 @@ asio::awaitable<void> Registrar::leave() {
   const auto deadline = std::chrono::steady_clock::now() + kStopWait;
   while (maintaining_ && std::chrono::steady_clock::now() < deadline) {
     wait.expires_after(milliseconds(5));
-    std::error_code ec;
-    co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await wait.async_wait(net::kNoThrow);  // cancelled or expired: both end the wait
   }
   if (lease_ == 0) co_return;
   const std::string key = options_.key();
@@ -133,8 +132,7 @@ asio::awaitable<void> Registrar::leave() {
            now = std::chrono::steady_clock::now()) {
         wait.expires_after(
             std::min<std::chrono::steady_clock::duration>(keepalive_interval, drain_end - now));
-        std::error_code ec;
-        co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        co_await wait.async_wait(net::kNoThrow);  // cancelled or expired: both end the wait
         if (std::chrono::steady_clock::now() < drain_end) co_await etcd_.lease_keepalive(lease_);
       }
     } else {

@@ -1,40 +1,17 @@
 #include "client/tcp_connect.h"
 
-#include <asio/connect.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
-#include <cstdlib>
 
+#include "net/connect_by_name.h"
 #include "net/no_throw.h"
 
 namespace fulcrum::client {
 
 namespace {
-
-asio::awaitable<std::error_code> resolve_and_connect(asio::ip::tcp::socket& socket,
-                                                     HostPort target) {
-  std::error_code ec;
-  const auto ip = asio::ip::make_address(target.host, ec);
-  if (!ec) {
-    char* end = nullptr;
-    const unsigned long port = std::strtoul(target.port.c_str(), &end, 10);
-    if (end == target.port.c_str() || *end != '\0' || port > 65535) {
-      co_return asio::error::invalid_argument;
-    }
-    auto [connect_ec] = co_await socket.async_connect(
-        asio::ip::tcp::endpoint(ip, static_cast<unsigned short>(port)), net::kNoThrow);
-    co_return connect_ec;
-  }
-  asio::ip::tcp::resolver resolver(socket.get_executor());
-  auto [resolve_ec, endpoints] =
-      co_await resolver.async_resolve(target.host, target.port, net::kNoThrow);
-  if (resolve_ec) co_return resolve_ec;
-  auto [connect_ec, endpoint] = co_await asio::async_connect(socket, endpoints, net::kNoThrow);
-  co_return connect_ec;
-}
 
 asio::awaitable<void> wait_for(core::Nanos timeout) {
   asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
@@ -70,7 +47,7 @@ asio::awaitable<std::error_code> connect_with_timeout(asio::ip::tcp::socket& soc
   if (!target) co_return asio::error::invalid_argument;
   using namespace asio::experimental::awaitable_operators;
   // Whichever finishes first cancels the other; a lost race leaves the socket closed.
-  auto outcome = co_await (resolve_and_connect(socket, std::move(*target)) || wait_for(timeout));
+  auto outcome = co_await (net::connect_by_name(socket, target->host, target->port) || wait_for(timeout));
   if (outcome.index() == 1) {
     socket.close(ignored);
     co_return asio::error::timed_out;

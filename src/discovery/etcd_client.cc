@@ -4,24 +4,23 @@
 #include <netinet/tcp.h>
 
 #include <algorithm>
-#include <asio/connect.hpp>
 #include <asio/ip/address.hpp>
-#include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <charconv>
+#include <tuple>
 
 #include "http/body_framing.h"
 #include "http/message.h"
+#include "net/connect_by_name.h"
 #include "net/deadline.h"
+#include "net/no_throw.h"
 
 namespace fulcrum::discovery {
 namespace {
 
 using asio::ip::tcp;
-
-auto redirect(std::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
 /// Bounds an answer's body held in memory (a range of a large prefix is still far below this).
 constexpr std::size_t kMaxAnswerBytes = 64 * 1024 * 1024;
@@ -140,13 +139,8 @@ asio::awaitable<std::shared_ptr<EtcdClient::Connection>> EtcdClient::connect(Etc
   auto connection = std::make_shared<Connection>(open_, executor_);
   connection->endpoint = endpoint.to_string();
   connection->arm(timeout_);
-  std::error_code ec;
-  tcp::resolver resolver(executor_);
-  const auto addresses =
-      co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port), redirect(ec));
-  if (!ec && !connection->timed_out() && !connection->canceled) {
-    co_await asio::async_connect(connection->socket, addresses, redirect(ec));
-  }
+  std::error_code ec = co_await net::connect_by_name(
+      connection->socket, endpoint.host, std::to_string(endpoint.port), &connection->deadline);
   if (ec || connection->timed_out() || connection->canceled) {
     error = EtcdError::unavailable(connection->failure("etcd " + connection->endpoint, ec));
     co_return nullptr;
@@ -167,8 +161,8 @@ asio::awaitable<EtcdError> EtcdClient::exchange(Connection& connection, std::str
       .append(std::to_string(body.size()))
       .append("\r\nConnection: close\r\n\r\n")
       .append(body);
-  std::error_code ec;
-  co_await asio::async_write(connection.socket, asio::buffer(request), redirect(ec));
+  auto [ec, written] = co_await asio::async_write(connection.socket, asio::buffer(request),
+                                                   net::kNoThrow);
   if (ec) co_return EtcdError::unavailable(connection.failure(what, ec));
 
   // The head.
@@ -177,8 +171,8 @@ asio::awaitable<EtcdError> EtcdClient::exchange(Connection& connection, std::str
   http::ResponseHead head;
   http::ParseError parse_error;
   for (;;) {
-    const std::size_t n =
-        co_await connection.socket.async_read_some(asio::buffer(chunk), redirect(ec));
+    std::size_t n = 0;
+    std::tie(ec, n) = co_await connection.socket.async_read_some(asio::buffer(chunk), net::kNoThrow);
     if (ec) co_return EtcdError::unavailable(connection.failure(what, ec));
     buffer.append(chunk, n);
     const auto result = http::parse_response_head(buffer, "POST", head, parse_error);
@@ -210,8 +204,8 @@ asio::awaitable<EtcdError> EtcdClient::exchange(Connection& connection, std::str
   };
   if (auto done = feed(buffer)) co_return *done;
   for (;;) {
-    const std::size_t n =
-        co_await connection.socket.async_read_some(asio::buffer(chunk), redirect(ec));
+    std::size_t n = 0;
+    std::tie(ec, n) = co_await connection.socket.async_read_some(asio::buffer(chunk), net::kNoThrow);
     if (ec == asio::error::eof && framing.end_at_close()) co_return EtcdError{};
     if (ec) co_return EtcdError::unavailable(connection.failure(what, ec));
     if (auto done = feed(std::string_view(chunk, n))) co_return *done;

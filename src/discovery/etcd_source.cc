@@ -5,13 +5,14 @@
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+
+#include "net/no_throw.h"
 
 namespace fulcrum::discovery {
 namespace {
@@ -132,8 +133,7 @@ void EtcdSource::Run::report_if_changed() {
 asio::awaitable<void> EtcdSource::Run::back_off() {
   backoff = std::clamp(backoff * 2, options.min_backoff, options.max_backoff);
   timer.expires_after(backoff);
-  std::error_code ec;
-  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_await timer.async_wait(net::kNoThrow);  // cancelled or expired: both end the wait
 }
 
 asio::awaitable<void> EtcdSource::Run::loop(std::shared_ptr<Run> self) {

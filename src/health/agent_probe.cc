@@ -5,24 +5,22 @@
 #include <asio/this_coro.hpp>
 #include <asio/write.hpp>
 
-#include "health/probe_socket.h"
 #include "health/probe_stream.h"
 #include "health/probes.h"
+#include "net/no_throw.h"
 
 namespace fulcrum::health {
 
 asio::awaitable<AgentReply> query_agent(asio::ip::tcp::endpoint endpoint, std::string_view send,
                                         core::Nanos timeout, const tls::ClientTlsContext* tls,
                                         const std::string& tls_host) {
-  const auto executor = co_await asio::this_coro::executor;
   AgentReply reply;
-  std::unique_ptr<tls::Stream> stream =
-      detail::open_probe_stream(executor, tls, tls_host, reply.failure);
+  net::Deadline deadline(co_await asio::this_coro::executor);
+  std::unique_ptr<tls::Stream> stream = co_await detail::connect_probe(
+      {endpoint, tls, tls_host, timeout, std::chrono::steady_clock::now() + timeout}, deadline,
+      reply.failure);
   if (!stream) co_return reply;
-  net::Deadline deadline(executor);
-  deadline.arm(stream->socket(), timeout);
-  reply.failure = co_await detail::connect_stream(*stream, endpoint, deadline, timeout);
-  if (!reply.failure.empty()) co_return reply;
+  const detail::ResetUnlessKept reset_on_exit(stream);
   if (!send.empty()) {
     auto [ec, n] = co_await asio::async_write(*stream, asio::buffer(send), net::kNoThrow);
     if (ec) {

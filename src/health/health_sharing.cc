@@ -6,11 +6,11 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
-#include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <future>
 
 #include "generation/generation.h"
+#include "net/no_throw.h"
 
 namespace fulcrum::health {
 namespace {
@@ -121,8 +121,7 @@ void HealthSharing::report(const std::string& problem) {
 asio::awaitable<void> HealthSharing::sleep(milliseconds delay) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   timer.expires_after(delay);
-  std::error_code ec;
-  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_await timer.async_wait(net::kNoThrow);  // cancelled or expired: both end the wait
 }
 
 asio::awaitable<void> HealthSharing::run() {

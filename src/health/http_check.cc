@@ -13,44 +13,15 @@
 #include <cerrno>
 #include <optional>
 
-#include "health/probe_socket.h"
 #include "health/probe_stream.h"
 #include "health/probes.h"
+#include "net/no_throw.h"
 #include "http/body_framing.h"
 #include "http/message.h"
 #include "tls/client_context.h"
 #include "tls/stream.h"
 
 namespace fulcrum::health {
-namespace detail {
-
-std::unique_ptr<tls::Stream> open_probe_stream(const asio::any_io_executor& executor,
-                                               const tls::ClientTlsContext* tls,
-                                               const std::string& tls_host, std::string& failure) {
-  asio::ip::tcp::socket socket(executor);
-  if (tls == nullptr) return std::make_unique<tls::Stream>(std::move(socket));
-  try {
-    return std::make_unique<tls::Stream>(tls::Stream::connect(std::move(socket), *tls, tls_host));
-  } catch (const tls::TlsError& e) {
-    failure = e.what();
-    return nullptr;
-  }
-}
-
-asio::awaitable<std::string> connect_stream(tls::Stream& stream,
-                                            const asio::ip::tcp::endpoint& endpoint,
-                                            const net::Deadline& deadline, core::Nanos timeout) {
-  std::string failure = co_await connect_probe(stream.socket(), endpoint, deadline, timeout);
-  if (!failure.empty() || !stream.is_tls()) co_return failure;
-  auto [ec] = co_await stream.async_handshake(net::kNoThrow);
-  if (!ec) co_return std::string();
-  co_return deadline.expired()
-      ? failure_reason(ec, deadline, timeout)
-      : "TLS handshake failed: " + tls::describe_handshake_error(stream.ssl(), ec);
-}
-
-}  // namespace detail
-
 namespace {
 
 constexpr std::size_t kReadChunk = 4096;
@@ -220,22 +191,6 @@ asio::awaitable<Exchange> exchange(tls::Stream& stream, const HttpCheck& check, 
   co_return out;
 }
 
-// Closes a check's own connection with a reset when the check ends, unless it was handed over.
-class ResetUnlessKept {
- public:
-  explicit ResetUnlessKept(std::unique_ptr<tls::Stream>& stream) : stream_(stream) {}
-  ~ResetUnlessKept() {
-    if (!stream_) return;
-    std::error_code ignored;
-    stream_->socket().close(ignored);
-  }
-  ResetUnlessKept(const ResetUnlessKept&) = delete;
-  ResetUnlessKept& operator=(const ResetUnlessKept&) = delete;
-
- private:
-  std::unique_ptr<tls::Stream>& stream_;
-};
-
 }  // namespace
 
 KeptConnection::KeptConnection() = default;
@@ -282,17 +237,12 @@ asio::awaitable<CheckResult> http_check(asio::ip::tcp::endpoint endpoint, const 
     }
   }
 
-  std::string failure;
-  std::unique_ptr<tls::Stream> stream =
-      detail::open_probe_stream(executor, check.tls.get(), check.tls_host, failure);
-  if (!stream) co_return CheckResult{false, std::move(failure)};
-  const ResetUnlessKept reset_on_exit(stream);
   if (kept != nullptr) ++kept->connections_opened;
-  const auto left =
-      std::chrono::duration_cast<core::Nanos>(give_up_at - std::chrono::steady_clock::now());
-  deadline.arm(stream->socket(), std::max(left, core::Nanos{0}));
-  failure = co_await detail::connect_stream(*stream, endpoint, deadline, timeout);
-  if (!failure.empty()) co_return CheckResult{false, std::move(failure)};
+  std::string failure;
+  std::unique_ptr<tls::Stream> stream = co_await detail::connect_probe(
+      {endpoint, check.tls.get(), check.tls_host, timeout, give_up_at}, deadline, failure);
+  if (!stream) co_return CheckResult{false, std::move(failure)};
+  const detail::ResetUnlessKept reset_on_exit(stream);
   std::string own_buffer;
   const Exchange fresh = co_await exchange(*stream, check, kept != nullptr, deadline, timeout,
                                            kept != nullptr ? kept->buffer : own_buffer);

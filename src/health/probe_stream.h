@@ -1,13 +1,18 @@
 #pragma once
 
-// The connection of an http check or agent query: plain TCP, or TLS as the cluster's requests go
-// (verified against its CA, the given host name checked and sent as SNI).
+// The connection of a health check or agent query: one per probe (an http check may keep it for
+// the next), connected by net::connect, plain or TLS as the cluster's requests go (verified
+// against its CA, the given host name checked and sent as SNI), closed with a reset, and bounded
+// as a whole by the probe's timeout.
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <system_error>
 
 #include "core/clock.h"
 #include "net/deadline.h"
@@ -19,16 +24,42 @@ class ClientTlsContext;
 
 namespace fulcrum::health::detail {
 
-/// A stream ready to connect: plain when `tls` is null. Null, with the reason in `failure`, when
-/// TLS cannot start.
-std::unique_ptr<tls::Stream> open_probe_stream(const asio::any_io_executor& executor,
-                                               const tls::ClientTlsContext* tls,
-                                               const std::string& tls_host, std::string& failure);
+/// Where a probe connects and within what.
+struct ProbeTarget {
+  asio::ip::tcp::endpoint endpoint;
+  const tls::ClientTlsContext* tls = nullptr;  ///< nullptr: plain TCP.
+  std::string_view tls_host;                   ///< Verified and sent as SNI.
+  core::Nanos timeout{0};                      ///< The probe's, for the reason text.
+  std::chrono::steady_clock::time_point give_up_at;  ///< The whole probe ends by then.
+};
 
-/// Connects `stream` to `endpoint` (closing later with a reset, see connect_probe) and, for TLS,
-/// completes the handshake. Empty, or the reason.
-asio::awaitable<std::string> connect_stream(tls::Stream& stream,
-                                            const asio::ip::tcp::endpoint& endpoint,
-                                            const net::Deadline& deadline, core::Nanos timeout);
+/// Connects a probe's own connection. Null, with the reason in `failure`, when it cannot; else
+/// `deadline` is armed on it until the probe's give-up time.
+asio::awaitable<std::unique_ptr<tls::Stream>> connect_probe(const ProbeTarget& target,
+                                                            net::Deadline& deadline,
+                                                            std::string& failure);
+
+/// The reason a probe failed: "timeout after 1s" when the deadline cancelled it, otherwise the
+/// error's own message, starting lower-case ("connection refused").
+std::string failure_reason(const std::error_code& ec, const net::Deadline& deadline,
+                           core::Nanos timeout);
+
+/// Closes a probe's connection when the probe ends, however it ends, unless it was handed over
+/// (kept for the next check). Closing explicitly keeps SO_LINGER 0 in force: asio's socket
+/// destructor turns lingering off first, which would leave a TIME_WAIT socket behind per check.
+class ResetUnlessKept {
+ public:
+  explicit ResetUnlessKept(std::unique_ptr<tls::Stream>& stream) : stream_(stream) {}
+  ~ResetUnlessKept() {
+    if (!stream_) return;
+    std::error_code ignored;
+    stream_->socket().close(ignored);
+  }
+  ResetUnlessKept(const ResetUnlessKept&) = delete;
+  ResetUnlessKept& operator=(const ResetUnlessKept&) = delete;
+
+ private:
+  std::unique_ptr<tls::Stream>& stream_;
+};
 
 }  // namespace fulcrum::health::detail

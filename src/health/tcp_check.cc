@@ -4,7 +4,7 @@
 
 #include <asio/this_coro.hpp>
 
-#include "health/probe_socket.h"
+#include "health/probe_stream.h"
 #include "health/probes.h"
 
 namespace fulcrum::health {
@@ -16,14 +16,14 @@ std::string format_duration(core::Nanos d) {
 }
 
 asio::awaitable<CheckResult> tcp_check(asio::ip::tcp::endpoint endpoint, core::Nanos timeout) {
-  const auto executor = co_await asio::this_coro::executor;
-  asio::ip::tcp::socket socket(executor);
-  const detail::CloseWithReset close_on_exit(socket);
-  net::Deadline deadline(executor);
-  deadline.arm(socket, timeout);
-  std::string failure = co_await detail::connect_probe(socket, endpoint, deadline, timeout);
+  net::Deadline deadline(co_await asio::this_coro::executor);
+  std::string failure;
+  std::unique_ptr<tls::Stream> stream = co_await detail::connect_probe(
+      {endpoint, nullptr, {}, timeout, std::chrono::steady_clock::now() + timeout}, deadline,
+      failure);
+  const detail::ResetUnlessKept reset_on_exit(stream);
   deadline.cancel();
-  co_return CheckResult{failure.empty(), std::move(failure)};
+  co_return CheckResult{stream != nullptr, std::move(failure)};
 }
 
 }  // namespace fulcrum::health

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <asio/error.hpp>
+#include <string>
 #include <system_error>
 
 #include "core/passive.h"
@@ -15,6 +16,13 @@ inline core::FailureCause classify_connect_error(const std::error_code& ec, bool
     return core::FailureCause::kUnreachable;
   }
   return core::FailureCause::kReset;
+}
+
+/// An error's message as a reason in a sentence: lower-case first letter ("connection refused").
+inline std::string describe_error(const std::error_code& ec) {
+  std::string message = ec.message();
+  if (!message.empty() && message[0] >= 'A' && message[0] <= 'Z') message[0] += 'a' - 'A';
+  return message;
 }
 
 }  // namespace fulcrum::net

@@ -26,8 +26,13 @@ class Deadline {
   Deadline(const Deadline&) = delete;
   Deadline& operator=(const Deadline&) = delete;
 
+  using Clock = std::chrono::steady_clock;
+
   void arm(asio::ip::tcp::socket& socket, core::Nanos timeout) {
-    state_->deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(timeout);
+    arm_until(socket, Clock::now() + std::chrono::duration_cast<Clock::duration>(timeout));
+  }
+  void arm_until(asio::ip::tcp::socket& socket, Clock::time_point deadline) {
+    state_->deadline = deadline;
     state_->expired = false;
     state_->socket = &socket;
     if (!state_->waiting || timer_.expiry() > state_->deadline) wait(state_->deadline);
@@ -39,7 +44,6 @@ class Deadline {
   bool expired() const { return state_->expired; }
 
  private:
-  using Clock = std::chrono::steady_clock;
   struct State {
     Clock::time_point deadline = Clock::time_point::max();
     asio::ip::tcp::socket* socket = nullptr;

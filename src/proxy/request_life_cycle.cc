@@ -4,6 +4,7 @@
 
 #include "core/outlier.h"
 #include "core/server_stats.h"
+#include "net/endpoint.h"
 #include "proxy/worker.h"
 
 namespace fulcrum::proxy {
@@ -74,7 +75,7 @@ std::optional<tls::Stream> RequestLifeCycle::take_pooled() {
 
 net::ConnectTarget RequestLifeCycle::connect_target() const {
   const core::ServerSpec& server = attempt_.pick.member->spec;
-  return {.address = &server.resolved,
+  return {.endpoint = net::to_endpoint(server.resolved),
           .server = server.address,
           .cluster = cluster_.config.name,
           .tls = cluster_.tls.get(),
