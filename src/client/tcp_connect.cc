@@ -47,7 +47,8 @@ asio::awaitable<std::error_code> connect_with_timeout(asio::ip::tcp::socket& soc
   if (!target) co_return asio::error::invalid_argument;
   using namespace asio::experimental::awaitable_operators;
   // Whichever finishes first cancels the other; a lost race leaves the socket closed.
-  auto outcome = co_await (net::connect_by_name(socket, target->host, target->port) || wait_for(timeout));
+  auto outcome =
+      co_await (net::connect_by_name(socket, target->host, target->port) || wait_for(timeout));
   if (outcome.index() == 1) {
     socket.close(ignored);
     co_return asio::error::timed_out;

@@ -161,8 +161,8 @@ asio::awaitable<EtcdError> EtcdClient::exchange(Connection& connection, std::str
       .append(std::to_string(body.size()))
       .append("\r\nConnection: close\r\n\r\n")
       .append(body);
-  auto [ec, written] = co_await asio::async_write(connection.socket, asio::buffer(request),
-                                                   net::kNoThrow);
+  auto [ec, written] =
+      co_await asio::async_write(connection.socket, asio::buffer(request), net::kNoThrow);
   if (ec) co_return EtcdError::unavailable(connection.failure(what, ec));
 
   // The head.
@@ -172,7 +172,8 @@ asio::awaitable<EtcdError> EtcdClient::exchange(Connection& connection, std::str
   http::ParseError parse_error;
   for (;;) {
     std::size_t n = 0;
-    std::tie(ec, n) = co_await connection.socket.async_read_some(asio::buffer(chunk), net::kNoThrow);
+    std::tie(ec, n) =
+        co_await connection.socket.async_read_some(asio::buffer(chunk), net::kNoThrow);
     if (ec) co_return EtcdError::unavailable(connection.failure(what, ec));
     buffer.append(chunk, n);
     const auto result = http::parse_response_head(buffer, "POST", head, parse_error);
@@ -205,7 +206,8 @@ asio::awaitable<EtcdError> EtcdClient::exchange(Connection& connection, std::str
   if (auto done = feed(buffer)) co_return *done;
   for (;;) {
     std::size_t n = 0;
-    std::tie(ec, n) = co_await connection.socket.async_read_some(asio::buffer(chunk), net::kNoThrow);
+    std::tie(ec, n) =
+        co_await connection.socket.async_read_some(asio::buffer(chunk), net::kNoThrow);
     if (ec == asio::error::eof && framing.end_at_close()) co_return EtcdError{};
     if (ec) co_return EtcdError::unavailable(connection.failure(what, ec));
     if (auto done = feed(std::string_view(chunk, n))) co_return *done;

@@ -15,9 +15,9 @@
 
 #include "health/probe_stream.h"
 #include "health/probes.h"
-#include "net/no_throw.h"
 #include "http/body_framing.h"
 #include "http/message.h"
+#include "net/no_throw.h"
 #include "tls/client_context.h"
 #include "tls/stream.h"
 

@@ -11,15 +11,14 @@ namespace fulcrum::health::detail {
 asio::awaitable<std::unique_ptr<tls::Stream>> connect_probe(const ProbeTarget& target,
                                                             net::Deadline& deadline,
                                                             std::string& failure) {
-  net::Connected connected = co_await net::connect(
-      co_await asio::this_coro::executor,
-      {.endpoint = target.endpoint,
-       .tls_name = target.tls_host,
-       .tls = target.tls,
-       .timeout = target.timeout,
-       .give_up_at = target.give_up_at,
-       .close_with_reset = true},
-      deadline);
+  net::Connected connected = co_await net::connect(co_await asio::this_coro::executor,
+                                                   {.endpoint = target.endpoint,
+                                                    .tls_name = target.tls_host,
+                                                    .tls = target.tls,
+                                                    .timeout = target.timeout,
+                                                    .give_up_at = target.give_up_at,
+                                                    .close_with_reset = true},
+                                                   deadline);
   if (!connected) {
     failure = connected.failure == core::FailureCause::kTimeout
                   ? "timeout after " + format_duration(target.timeout)

@@ -27,9 +27,9 @@ namespace fulcrum::health::detail {
 /// Where a probe connects and within what.
 struct ProbeTarget {
   asio::ip::tcp::endpoint endpoint;
-  const tls::ClientTlsContext* tls = nullptr;  ///< nullptr: plain TCP.
-  std::string_view tls_host;                   ///< Verified and sent as SNI.
-  core::Nanos timeout{0};                      ///< The probe's, for the reason text.
+  const tls::ClientTlsContext* tls = nullptr;        ///< nullptr: plain TCP.
+  std::string_view tls_host;                         ///< Verified and sent as SNI.
+  core::Nanos timeout{0};                            ///< The probe's, for the reason text.
   std::chrono::steady_clock::time_point give_up_at;  ///< The whole probe ends by then.
 };
 

@@ -36,8 +36,8 @@ Connected tls_failure(const ConnectTarget& target, const Deadline& deadline, std
 /// refused connection.
 asio::awaitable<Connected> connect_tls(asio::ip::tcp::socket socket, const ConnectTarget& target,
                                        Deadline& deadline) {
-  const std::string_view name = target.tls_name.empty() ? tls::host_of(target.server)
-                                                        : target.tls_name;
+  const std::string_view name =
+      target.tls_name.empty() ? tls::host_of(target.server) : target.tls_name;
   Connected connected;
   try {
     connected.stream.emplace(tls::Stream::connect(std::move(socket), *target.tls, name));

@@ -13,8 +13,8 @@ asio::awaitable<std::error_code> connect_by_name(asio::ip::tcp::socket& socket,
                                                  std::string_view host, std::string_view port,
                                                  const Deadline* deadline) {
   uint16_t port_number = 0;
-  const auto [end, parse_error] = std::from_chars(port.data(), port.data() + port.size(),
-                                                  port_number);
+  const auto [end, parse_error] =
+      std::from_chars(port.data(), port.data() + port.size(), port_number);
   if (port.empty() || parse_error != std::errc() || end != port.data() + port.size()) {
     co_return asio::error::invalid_argument;
   }

@@ -65,9 +65,8 @@ int int_option(tls::Stream& stream, int level, int name) {
 
 TEST_F(ConnectTest, ConnectsWithNoDelayAndLingersByDefault) {
   Deadline deadline(io_.get_executor());
-  Connected connected = run(connect(io_.get_executor(),
-                                    {.endpoint = listening(), .timeout = milliseconds(2000)},
-                                    deadline));
+  Connected connected = run(connect(
+      io_.get_executor(), {.endpoint = listening(), .timeout = milliseconds(2000)}, deadline));
   ASSERT_TRUE(connected) << connected.reason;
   EXPECT_FALSE(connected.stream->is_tls());
   EXPECT_EQ(int_option(*connected.stream, IPPROTO_TCP, TCP_NODELAY), 1);
@@ -79,10 +78,10 @@ TEST_F(ConnectTest, ConnectsWithNoDelayAndLingersByDefault) {
 
 TEST_F(ConnectTest, CloseWithResetSetsLingerZero) {
   Deadline deadline(io_.get_executor());
-  Connected connected = run(connect(
-      io_.get_executor(),
-      {.endpoint = listening(), .timeout = milliseconds(2000), .close_with_reset = true},
-      deadline));
+  Connected connected = run(
+      connect(io_.get_executor(),
+              {.endpoint = listening(), .timeout = milliseconds(2000), .close_with_reset = true},
+              deadline));
   ASSERT_TRUE(connected) << connected.reason;
   linger value{};
   socklen_t length = sizeof value;
@@ -93,9 +92,8 @@ TEST_F(ConnectTest, CloseWithResetSetsLingerZero) {
 
 TEST_F(ConnectTest, RefusedIsClassifiedAndDescribed) {
   Deadline deadline(io_.get_executor());
-  Connected connected = run(connect(io_.get_executor(),
-                                    {.endpoint = closed_port(), .timeout = milliseconds(2000)},
-                                    deadline));
+  Connected connected = run(connect(
+      io_.get_executor(), {.endpoint = closed_port(), .timeout = milliseconds(2000)}, deadline));
   EXPECT_FALSE(connected);
   EXPECT_EQ(connected.failure, core::FailureCause::kRefused);
   EXPECT_EQ(connected.reason, "connection refused");
