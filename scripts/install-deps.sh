@@ -7,7 +7,7 @@ packages=(
   build-essential g++ cmake ninja-build ccache pkg-config clang libclang-rt-14-dev clang-format
   libasio-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libc-ares-dev libhttp-parser-dev
+  libc-ares-dev libhttp-parser-dev libnghttp2-dev
   curl haproxy nginx wrk procps iproute2 iptables python3 etcd-server etcd-client dnsmasq-base
   chromium systemd
 )
