@@ -198,7 +198,7 @@ std::span<const uint8_t> bytes(std::string_view text) {
 
 TEST(ServerConnection, AnswersAGet) {
   RecordingEvents events;
-  ServerConnection server(ServerLimits{}, events);
+  ServerConnection server(Limits{}, events);
   Client client;
   const int32_t id = client.request("GET", "/hello?x=1", {{"accept", "text/plain"}});
   ASSERT_TRUE(pump(client, server));
@@ -226,7 +226,7 @@ TEST(ServerConnection, AnswersAGet) {
 
 TEST(ServerConnection, BodyArrivesOnlyAsFarAsTheProxyConsumes) {
   RecordingEvents events;
-  ServerLimits limits;
+  Limits limits;
   limits.stream_window_bytes = 16 * 1024;
   limits.connection_window_bytes = 64 * 1024;
   ServerConnection server(limits, events);
@@ -257,7 +257,7 @@ TEST(ServerConnection, BodyArrivesOnlyAsFarAsTheProxyConsumes) {
 
 TEST(ServerConnection, TrailersEndTheResponse) {
   RecordingEvents events;
-  ServerConnection server(ServerLimits{}, events);
+  ServerConnection server(Limits{}, events);
   Client client;
   const int32_t id = client.request("POST", "/pkg.Service/Call",
                                     {{"content-type", "application/grpc"}, {"te", "trailers"}},
@@ -280,7 +280,7 @@ TEST(ServerConnection, TrailersEndTheResponse) {
 
 TEST(ServerConnection, TrailersOnlyResponse) {
   RecordingEvents events;
-  ServerConnection server(ServerLimits{}, events);
+  ServerConnection server(Limits{}, events);
   Client client;
   const int32_t id = client.request("POST", "/pkg.Service/Call", {}, "x");
   ASSERT_TRUE(pump(client, server));
@@ -295,7 +295,7 @@ TEST(ServerConnection, TrailersOnlyResponse) {
 
 TEST(ServerConnection, RequestTrailersReachTheProxy) {
   RecordingEvents events;
-  ServerConnection server(ServerLimits{}, events);
+  ServerConnection server(Limits{}, events);
   Client client;
   const int32_t id = client.request("POST", "/t", {}, "abc", {{"checksum", "42"}});
   ASSERT_TRUE(pump(client, server));
@@ -307,7 +307,7 @@ TEST(ServerConnection, RequestTrailersReachTheProxy) {
 
 TEST(ServerConnection, OversizedHeaderListResetsOnlyItsStream) {
   RecordingEvents events;
-  ServerLimits limits;
+  Limits limits;
   limits.max_header_list_bytes = 4096;
   ServerConnection server(limits, events);
   Client client;
@@ -326,7 +326,7 @@ TEST(ServerConnection, OversizedHeaderListResetsOnlyItsStream) {
 TEST(ServerConnection, ConnectionSpecificFieldsAreRefused) {
   // RFC 9113 §8.2.2: such a field in a request is malformed; it must not reach HTTP/1.1.
   RecordingEvents events;
-  ServerConnection server(ServerLimits{}, events);
+  ServerConnection server(Limits{}, events);
   Client client;
   const int32_t id = client.request("GET", "/", {{"connection", "close"}});
   const int32_t newline = client.request("GET", "/", {{"x-a", "1\r\nx-b: 2"}});
@@ -340,7 +340,7 @@ TEST(ServerConnection, ConnectionSpecificFieldsAreRefused) {
 
 TEST(ServerConnection, ContentLengthMustAgreeWithData) {
   RecordingEvents events;
-  ServerConnection server(ServerLimits{}, events);
+  ServerConnection server(Limits{}, events);
   Client client;
   const int32_t id = client.request("POST", "/", {{"content-length", "10"}}, "short");
   ASSERT_TRUE(pump(client, server));
@@ -351,7 +351,7 @@ TEST(ServerConnection, ContentLengthMustAgreeWithData) {
 
 TEST(ServerConnection, ProxyResetReachesTheClient) {
   RecordingEvents events;
-  ServerConnection server(ServerLimits{}, events);
+  ServerConnection server(Limits{}, events);
   Client client;
   const int32_t id = client.request("GET", "/");
   ASSERT_TRUE(pump(client, server));
@@ -364,7 +364,7 @@ TEST(ServerConnection, ProxyResetReachesTheClient) {
 
 TEST(ServerConnection, ShutDownLetsOpenStreamsFinish) {
   RecordingEvents events;
-  ServerConnection server(ServerLimits{}, events);
+  ServerConnection server(Limits{}, events);
   Client client;
   const int32_t id = client.request("GET", "/slow");
   ASSERT_TRUE(pump(client, server));
@@ -381,13 +381,13 @@ TEST(ServerConnection, ShutDownLetsOpenStreamsFinish) {
 
 TEST(ServerConnection, NotHttp2IsAConnectionError) {
   RecordingEvents events;
-  ServerConnection server(ServerLimits{}, events);
+  ServerConnection server(Limits{}, events);
   EXPECT_FALSE(server.receive(bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n")));
 }
 
 TEST(ServerConnection, QueuedBytesShrinkAsFramesGoOut) {
   RecordingEvents events;
-  ServerConnection server(ServerLimits{}, events);
+  ServerConnection server(Limits{}, events);
   Client client;
   const int32_t id = client.request("GET", "/");
   ASSERT_TRUE(pump(client, server));
