@@ -39,6 +39,14 @@ const History::Entry* History::find(std::string_view cluster, std::string_view a
   return it == entries_.end() ? nullptr : &it->second;
 }
 
+void History::count_minute(Entry& entry, int64_t wall_ns, uint64_t requests, uint64_t errors) {
+  const int64_t minute = wall_ns / kMinuteNs;
+  MinuteCounts& slot = entry.minutes[static_cast<std::size_t>(minute) % kMinutes];
+  if (slot.minute != minute) slot = MinuteCounts{.minute = minute};
+  slot.requests += requests;
+  slot.errors += errors;
+}
+
 void History::sample(const std::vector<generation::ClusterRuntime>& clusters, const Moment& now) {
   ++generation_;
   for (const generation::ClusterRuntime& cluster : clusters) {
@@ -67,6 +75,13 @@ void History::sample(const std::vector<generation::ClusterRuntime>& clusters, co
       if (entry.count > 0 &&
           (sample.requests < previous.requests || sample.errors < previous.errors)) {
         entry.count = 0;
+      }
+      if (entry.first_minute < 0) entry.first_minute = now.wall_ns / kMinuteNs;
+      if (entry.count > 0) {
+        count_minute(entry, now.wall_ns, sample.requests - previous.requests,
+                     sample.errors - previous.errors);
+      } else {
+        count_minute(entry, now.wall_ns, 0, 0);  // No earlier sample to difference against.
       }
       entry.ring[entry.next] = sample;
       entry.next = (entry.next + 1) % kSamples;
@@ -107,6 +122,26 @@ History::Rates History::rates(std::string_view cluster, std::string_view address
   rates.p90 = latency_quantile(window, 0.90);
   rates.p99 = latency_quantile(window, 0.99);
   return rates;
+}
+
+std::array<History::Minute, History::kMinutes> History::last_hour(std::string_view cluster,
+                                                                  std::string_view address,
+                                                                  int64_t wall_ns) const {
+  std::array<Minute, kMinutes> hour;
+  const Entry* entry = find(cluster, address);
+  const int64_t first = wall_ns / kMinuteNs - static_cast<int64_t>(kMinutes) + 1;
+  for (std::size_t i = 0; i < kMinutes; ++i) {
+    const int64_t minute = first + static_cast<int64_t>(i);
+    Minute& out = hour[i];
+    out.start_wall_ns = minute * kMinuteNs;
+    if (entry == nullptr || minute < entry->first_minute) continue;
+    out.known = true;
+    const MinuteCounts& slot = entry->minutes[static_cast<std::size_t>(minute) % kMinutes];
+    if (slot.minute != minute) continue;  // Nothing counted in it (or only a wall-clock jump).
+    out.requests = slot.requests;
+    out.errors = slot.errors;
+  }
+  return hour;
 }
 
 const std::deque<History::Event>& History::timeline(std::string_view cluster,

@@ -94,6 +94,22 @@ json health_json(const Moment& now, const generation::ClusterRuntime& cluster,
         {"maxconn", state.agent_maxconn.load(std::memory_order_relaxed)}}}};
 }
 
+// Per minute, oldest first; null for minutes before the admin thread first saw the server.
+json last_hour_json(const Context& context, const Moment& now, std::string_view cluster,
+                    std::string_view address) {
+  const auto hour = context.history.last_hour(cluster, address, now.wall_ns);
+  json requests = json::array();
+  json errors = json::array();
+  for (const History::Minute& minute : hour) {
+    requests.push_back(minute.known ? json(minute.requests) : json(nullptr));
+    errors.push_back(minute.known ? json(minute.errors) : json(nullptr));
+  }
+  return json{{"from", iso8601(hour.front().start_wall_ns)},
+              {"bucket_seconds", History::kMinuteNs / 1'000'000'000},
+              {"requests", std::move(requests)},
+              {"errors", std::move(errors)}};
+}
+
 }  // namespace
 
 json time_or_null(const Moment& now, core::Nanos steady) {
@@ -151,6 +167,7 @@ json server_json(const Context& context, const Moment& now,
         {"p50", milliseconds(rates.p50)},
         {"p90", milliseconds(rates.p90)},
         {"p99", milliseconds(rates.p99)}}},
+      {"last_hour", last_hour_json(context, now, name, spec.address)},
       {"timeline", std::move(timeline)}};
 }
 

@@ -1,4 +1,5 @@
-// History (rates, percentiles, timeline) and Removals, driven directly with chosen times.
+// History (rates, percentiles, minute buckets, timeline) and Removals, driven directly with chosen
+// times.
 #include "admin/history.h"
 
 #include "admin/removals.h"
@@ -33,6 +34,10 @@ class HistoryTest : public ::testing::Test {
 
   Moment at(core::Nanos steady) {
     return Moment{steady, 1'700'000'000'000'000'000 + steady.count()};
+  }
+  /// As at(), on a wall clock whose steady time 0 is the start of a minute.
+  Moment on_minute(core::Nanos steady) {
+    return Moment{steady, 1'700'000'040'000'000'000 + steady.count()};
   }
 
   generation::Generation runtime_;
@@ -97,6 +102,58 @@ TEST_F(HistoryTest, TimelineKeepsAnHourAndTheStateInForceAtItsStart) {
   // The first two events are over an hour old, but the enable at t=3 started before the hour.
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].state, core::Eligibility::kEligible);
+}
+
+TEST_F(HistoryTest, LastHourCountsRequestsAndErrorsPerWallClockMinute) {
+  constexpr auto kMinute = seconds(60);
+  const std::string_view server = "127.0.0.1:9001";
+  // Minute 0; the first sample only sets the baseline.
+  history_.sample(runtime_.clusters(), on_minute(seconds(10)));
+  state_->picks_total = 30;
+  state_->failures_total = 2;
+  history_.sample(runtime_.clusters(), on_minute(seconds(40)));
+  state_->picks_total = 50;  // 20 more, counted in minute 1.
+  core::record_response(state_->stats, 503, milliseconds(1));
+  history_.sample(runtime_.clusters(), on_minute(kMinute + seconds(5)));
+  state_->picks_total = 57;  // Minute 3: minute 2 saw no sample and counts nothing.
+  history_.sample(runtime_.clusters(), on_minute(3 * kMinute + seconds(1)));
+
+  const int64_t now_ns = on_minute(3 * kMinute + seconds(30)).wall_ns;
+  const auto hour = history_.last_hour("web", server, now_ns);
+  ASSERT_EQ(hour.size(), History::kMinutes);
+  const int64_t minute_ns = History::kMinuteNs;
+  EXPECT_EQ(hour.back().start_wall_ns, now_ns / minute_ns * minute_ns);
+  // Oldest first: the last four are minutes 0..3 of the samples above.
+  const auto& m0 = hour[56];
+  const auto& m1 = hour[57];
+  const auto& m2 = hour[58];
+  const auto& m3 = hour[59];
+  EXPECT_TRUE(m0.known && m1.known && m2.known && m3.known);
+  EXPECT_EQ(m0.requests, 30u);
+  EXPECT_EQ(m0.errors, 2u);
+  EXPECT_EQ(m1.requests, 20u);
+  EXPECT_EQ(m1.errors, 1u);  // The 503.
+  EXPECT_EQ(m2.requests, 0u);
+  EXPECT_EQ(m3.requests, 7u);
+  EXPECT_EQ(m3.errors, 0u);
+  EXPECT_FALSE(hour[55].known);  // Before the first sample.
+  EXPECT_FALSE(history_.last_hour("web", "127.0.0.1:9999", now_ns)[59].known);
+}
+
+TEST_F(HistoryTest, LastHourForgetsMinutesOlderThanAnHour) {
+  constexpr auto kMinute = seconds(60);
+  history_.sample(runtime_.clusters(), on_minute(seconds(1)));
+  state_->picks_total = 9;
+  history_.sample(runtime_.clusters(), on_minute(seconds(2)));
+  // An hour later the slot of minute 0 is reused for minute 60: it starts from nothing.
+  state_->picks_total = 10;
+  history_.sample(runtime_.clusters(), on_minute(60 * kMinute + seconds(1)));
+  const auto hour = history_.last_hour("web", "127.0.0.1:9001", on_minute(60 * kMinute).wall_ns);
+  EXPECT_EQ(hour.back().requests, 1u);
+  EXPECT_EQ(hour.front().start_wall_ns, on_minute(kMinute).wall_ns);
+  uint64_t total = 0;
+  for (const auto& minute : hour) total += minute.requests;
+  EXPECT_EQ(total, 1u);  // Minute 0's nine are gone: 61 minutes ago is not in the last hour.
 }
 
 TEST_F(HistoryTest, RemovalWaitsForConnectionsAndRequestsOrTheTimeout) {

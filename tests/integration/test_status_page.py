@@ -1,179 +1,32 @@
 """The admin status page in headless Chromium (Debian's `chromium`), driven over the DevTools
-protocol with a small WebSocket client written here: the page loads and renders a row per
-server, a drain click without the token is refused, the operator types the token, clicks drain
-on a server (without first pressing "Use token": the typed token is sent) and sees its state
-change (confirmed through the API), after a reload the kept token disables another server, and
-a screenshot is saved in the build directory (artifacts/status_page.png)."""
+protocol (browser.py).
+
+One test: the page loads and renders a row per server, a drain click without the token is
+refused, the operator types the token, clicks drain on a server (without first pressing "Use
+token": the typed token is sent) and sees its state change (confirmed through the API), after a
+reload the kept token disables another server, and a screenshot is saved in the build directory
+(artifacts/status_page.png).
+
+The other: in a 1280x800 window, with two live servers and a dead one that traffic has hit, the
+page needs no horizontal scrolling (every column, the buttons last, is inside the window) and
+each server's row draws its last hour (requests per minute, errors in red) with the same counts
+the API reports; the screenshot is artifacts/status_page_1280x800.png."""
 
 import base64
-import hashlib
 import json
 import os
-import re
-import shutil
-import signal
-import socket
-import struct
-import subprocess
 import tempfile
 import unittest
-import urllib.parse
-import urllib.request
 
 from admin_api import AdminClient, admin_port
-from harness import OutputCollector, ProxyTestCase, cluster, config, fulcrum_bin, http_listener
+from browser import artifacts_dir, start_chromium
+from harness import ProxyTestCase, closed_port_address, cluster, config, http_listener, served
 from harness import wait_until
 
 TOKEN = "page-t0ken"
-WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 1.3
-DEVTOOLS_LINE = re.compile(r"DevTools listening on (ws://\S+)")
-
-
-class WebSocket:
-    """Just enough of RFC 6455 for DevTools: text frames, masking, fragmentation, ping, close."""
-
-    def __init__(self, url, timeout=30):
-        parts = urllib.parse.urlparse(url)
-        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
-                           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                           "Sec-WebSocket-Version: 13\r\n\r\n"
-                           % (parts.path, parts.hostname, parts.port, key)).encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = self.sock.recv(1)
-            if not chunk:
-                raise AssertionError("DevTools closed during the WebSocket handshake")
-            head += chunk
-        lines = head.decode("latin-1").split("\r\n")
-        assert lines[0].split(" ")[1] == "101", lines[0]
-        accept = base64.b64encode(hashlib.sha1(key.encode() + WS_GUID).digest()).decode()
-        assert any(line.lower() == "sec-websocket-accept: " + accept.lower() for line in lines), lines
-
-    def _exact(self, n):
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise AssertionError("DevTools closed the WebSocket")
-            data += chunk
-        return data
-
-    def _send(self, opcode, payload):
-        header = bytes([0x80 | opcode])
-        n = len(payload)
-        if n < 126:
-            header += bytes([0x80 | n])
-        elif n < 1 << 16:
-            header += bytes([0x80 | 126]) + struct.pack("!H", n)
-        else:
-            header += bytes([0x80 | 127]) + struct.pack("!Q", n)
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(header + mask + masked)
-
-    def send_text(self, text):
-        self._send(0x1, text.encode())
-
-    def receive_text(self):
-        message = b""
-        while True:
-            first, second = self._exact(2)
-            opcode, n = first & 0x0F, second & 0x7F
-            if n == 126:
-                n = struct.unpack("!H", self._exact(2))[0]
-            elif n == 127:
-                n = struct.unpack("!Q", self._exact(8))[0]
-            payload = self._exact(n)  # Servers never mask.
-            if opcode == 0x9:
-                self._send(0xA, payload)
-            elif opcode == 0x8:
-                raise AssertionError("DevTools closed the WebSocket")
-            elif opcode in (0x0, 0x1):
-                message += payload
-                if first & 0x80:
-                    return message.decode()
-
-    def close(self):
-        self.sock.close()
-
-
-class DevTools:
-    """Commands to one page target; events are ignored."""
-
-    def __init__(self, url):
-        self.ws = WebSocket(url)
-        self.next_id = 0
-
-    def call(self, method, **params):
-        self.next_id += 1
-        self.ws.send_text(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.ws.receive_text())
-            if message.get("id") == self.next_id:
-                if "error" in message:
-                    raise AssertionError("%s failed: %s" % (method, message["error"]))
-                return message["result"]
-
-    def evaluate(self, expression):
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
-                           awaitPromise=True)
-        if "exceptionDetails" in result:
-            raise AssertionError("page script failed: %s" % result["exceptionDetails"])
-        return result["result"].get("value")
-
-    def click(self, selector):
-        """A real mouse click at the middle of the element, as an operator's would be."""
-        box = self.evaluate("(() => { const r = document.querySelector(%s)"
-                            ".getBoundingClientRect(); return [r.x + r.width / 2, "
-                            "r.y + r.height / 2]; })()" % json.dumps(selector))
-        for kind in ("mousePressed", "mouseReleased"):
-            self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left",
-                      clickCount=1)
-
-
-def artifacts_dir():
-    """build/<dir>/artifacts, beside the bin/ directory of the binary under test."""
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(fulcrum_bin()))),
-                        "artifacts")
-    os.makedirs(path, exist_ok=True)
-    return path
 
 
 class StatusPage(ProxyTestCase):
-    def start_chromium(self):
-        binary = shutil.which("chromium")
-        self.assertIsNotNone(binary, "Debian's chromium (scripts/install-deps.sh installs it)")
-        profile = tempfile.TemporaryDirectory(prefix="fulcrum-chromium-")
-        self.addCleanup(profile.cleanup)
-        process = subprocess.Popen(
-            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             "--no-first-run", "--no-default-browser-check", "--window-size=1500,700",
-             "--remote-debugging-port=0", "--user-data-dir=" + profile.name, "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True)  # Its own group: the renderer processes go with it.
-
-        def stop():
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(5)
-        self.addCleanup(stop)
-        stderr = OutputCollector(process.stderr, "chromium stderr")
-        self._outputs.append(lambda: "--- chromium stderr ---\n" + stderr.text())
-        browser_url = stderr.wait_for(
-            lambda lines: next((m.group(1) for _, line in lines
-                                for m in [DEVTOOLS_LINE.search(line)] if m), None),
-            30, "the DevTools line")
-        port = urllib.parse.urlparse(browser_url).port
-        with urllib.request.urlopen("http://127.0.0.1:%d/json/list" % port, timeout=10) as r:
-            targets = json.load(r)
-        page = next(t for t in targets if t["type"] == "page")
-        return DevTools(page["webSocketDebuggerUrl"])
-
     def test_page_renders_drains_with_token_and_saves_a_screenshot(self):
         b1 = self.start_backend("b1")
         b2 = self.start_backend("b2")
@@ -188,7 +41,7 @@ class StatusPage(ProxyTestCase):
                                                "token_file": token_file}))
         port = admin_port(proxy)
         api = AdminClient(port)
-        page = self.start_chromium()
+        page = start_chromium(self)
         page.call("Page.enable")
         page.call("Page.navigate", url="http://127.0.0.1:%d/" % port)
 
@@ -199,7 +52,7 @@ class StatusPage(ProxyTestCase):
             json.loads(page.evaluate(rows_js) or "[]")), 15, message="two rendered server rows")
         self.assertEqual(rows, [["web", b1.address, "enabled", "up"],
                                 ["web", b2.address, "enabled", "up"]])
-        self.assertEqual(page.evaluate("document.querySelectorAll('.timeline span').length"), 2)
+        self.assertEqual(page.evaluate("document.querySelectorAll('.timeline rect').length"), 2)
 
         drain = "tr[data-server='%s'] button[data-action='drain']" % b2.address
         # Without the token the change is refused and the page says so.
@@ -247,6 +100,71 @@ class StatusPage(ProxyTestCase):
         with open(path, "wb") as f:
             f.write(shot)
         self.assertGreater(os.path.getsize(path), 10000)
+        page.ws.close()
+        self.stop_proxy(proxy)
+
+    def test_page_fits_1280_by_800_and_shows_each_servers_last_hour(self):
+        b1 = self.start_backend("b1")
+        b2 = self.start_backend("b2")
+        dead = closed_port_address()
+        # Offline for longer than the test takes: the screenshot shows it down.
+        web = cluster("web", [b1, b2, dead], retries=2,
+                      passive={"attempts": 1, "offline_timeout": "30s"})
+        proxy = self.start_proxy(config([http_listener("web", "web")], [web],
+                                        admin={"listen": "127.0.0.1:0"}))
+        api = AdminClient(admin_port(proxy))
+        # Every client request succeeds (retried off the dead server); the dead one's refused
+        # connections are its errors.
+        self.assertEqual(len(served(proxy.port("web"), 20)), 20)
+
+        def hour_totals():
+            servers = api.get("/api/v1/clusters/web").json()["servers"]
+            return {s["address"]: (sum(r or 0 for r in s["last_hour"]["requests"]),
+                                   sum(e or 0 for e in s["last_hour"]["errors"]))
+                    for s in servers}
+        # The admin thread samples every 500 ms: wait until it has counted all 20 answers.
+        totals = wait_until(lambda: (lambda t: t if t[b1.address][0] + t[b2.address][0] == 20
+                                     else None)(hour_totals()), 10,
+                            message="the 20 requests in the API's last_hour")
+        self.assertEqual((totals[b1.address][1], totals[b2.address][1]), (0, 0), totals)
+        self.assertGreater(totals[dead][1], 0, totals)
+        buckets = api.server("web", dead)["last_hour"]
+        self.assertEqual((len(buckets["requests"]), len(buckets["errors"]),
+                          buckets["bucket_seconds"]), (60, 60, 60))
+
+        page = start_chromium(self, window="1280,800")
+        # The whole window is the page: no room taken by browser bars, however headless
+        # Chromium counts them.
+        page.call("Emulation.setDeviceMetricsOverride", width=1280, height=800,
+                  deviceScaleFactor=1, mobile=False)
+        page.call("Page.enable")
+        page.call("Page.navigate", url="http://127.0.0.1:%d/" % api.port)
+        # Per row: the sums of the minute bars' counts, and whether any bar has a red part.
+        history_js = ("JSON.stringify(Object.fromEntries([...document.querySelectorAll("
+                      "'tr[data-server]')].map(r => { const bars = [...r.querySelectorAll("
+                      "'svg.history g.minute')]; const sum = (k) => bars.reduce((a, b) => "
+                      "a + Number(b.dataset[k]), 0); return [r.dataset.server, [sum('requests'),"
+                      " sum('errors'), !!r.querySelector('svg.history rect.err')]]; })))")
+        drawn = wait_until(lambda: (lambda v: v if len(v) == 3 else None)(
+            json.loads(page.evaluate(history_js) or "{}")), 15, message="three rendered rows")
+        self.assertEqual(drawn, {b1.address: [totals[b1.address][0], 0, False],
+                                 b2.address: [totals[b2.address][0], 0, False],
+                                 dead: [totals[dead][0], totals[dead][1], True]})
+
+        geometry = json.loads(page.evaluate(
+            "JSON.stringify({inner: window.innerWidth, client: document.documentElement"
+            ".clientWidth, scroll: document.documentElement.scrollWidth, right: Math.max(...["
+            "...document.querySelectorAll('td, th, button')].map(e => "
+            "e.getBoundingClientRect().right))})"))
+        self.assertEqual(geometry["inner"], 1280, geometry)
+        self.assertLessEqual(geometry["scroll"], geometry["client"], geometry)
+        self.assertLessEqual(geometry["right"], geometry["client"], geometry)
+
+        shot = base64.b64decode(page.call("Page.captureScreenshot", format="png")["data"])
+        path = os.path.join(artifacts_dir(), "status_page_1280x800.png")
+        with open(path, "wb") as f:
+            f.write(shot)
+        print("screenshot: " + path)
         page.ws.close()
         self.stop_proxy(proxy)
 
