@@ -17,8 +17,9 @@ build-fulcrum build-fulcrum-sim: build-%: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS) --target $*
 
-# The proxy demo: three backends on loopback and fulcrum on 127.0.0.1:8080.
+# The proxy demo: three backends on loopback, fulcrum on 127.0.0.1:8080 and its status page.
 run: build-fulcrum
+	@echo "Starting the demo: open the status page link it prints (under 'Status page') in a browser."
 	build/release/bin/fulcrum --demo
 
 # The balancing simulator on its bundled example.

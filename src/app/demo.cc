@@ -13,6 +13,8 @@
 #include <asio/write.hpp>
 #include <cstdio>
 #include <cstring>
+#include <random>
+#include <system_error>
 #include <vector>
 
 #include "app/daemon.h"
@@ -67,6 +69,43 @@ asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, int index) 
   }
 }
 
+constexpr uint16_t kAdminPort = 9901;
+
+// 9901 when it is free, else 0: the kernel picks a free port and the demo prints the one bound.
+std::string admin_listen() {
+  asio::io_context io;
+  std::error_code ec;
+  asio::ip::tcp::acceptor probe(io);
+  const asio::ip::tcp::endpoint wanted(asio::ip::make_address("127.0.0.1"), kAdminPort);
+  probe.open(wanted.protocol(), ec);
+  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) probe.bind(wanted, ec);
+  return ec ? "127.0.0.1:0   # 9901 is taken: any free port"
+            : fmt::format("127.0.0.1:{}", kAdminPort);
+}
+
+// A fresh token per run (128 bits from the kernel's generator): the demo writes no token file.
+std::string random_token() {
+  std::random_device random;
+  std::string token;
+  for (int i = 0; i < 4; ++i) token += fmt::format("{:08x}", random());
+  return token;
+}
+
+void print_status_page(uint16_t admin_port, const std::string& token, uint16_t first_backend) {
+  std::printf(
+      "Status page (open it in a browser; the link hands the admin token to the page, which\n"
+      "its drain, enable and disable buttons need):\n"
+      "  http://127.0.0.1:%u/#token=%s\n"
+      "Admin API, token %s (reads on loopback need none, changes do):\n"
+      "  curl -s http://127.0.0.1:%u/api/v1/clusters/demo\n"
+      "  curl -s -X PATCH -H 'Authorization: Bearer %s' -d '{\"state\": \"drain\"}' \\\n"
+      "       http://127.0.0.1:%u/api/v1/clusters/demo/servers/127.0.0.1:%u\n\n",
+      admin_port, token.c_str(), token.c_str(), admin_port, token.c_str(), admin_port,
+      first_backend);
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 void serve_backend(int fd, int index) {
@@ -114,8 +153,11 @@ int run() {
       "      - address: 127.0.0.1:{}\n"
       "      - address: 127.0.0.1:{}\n"
       "      - address: 127.0.0.1:{}\n"
-      "access_log: {{ enabled: true, format: text, path: stdout }}\n",
-      ports[0], ports[1], ports[2]);
+      "access_log: {{ enabled: true, format: text, path: stdout }}\n"
+      "admin:\n"
+      "  listen: {}\n"
+      "  state_file: \"\"   # run-time changes are not kept\n",
+      ports[0], ports[1], ports[2], admin_listen());
   std::printf("fulcrum --demo: three demo backends and the proxy, all on loopback.\n\n");
   std::printf("Configuration in use:\n\n%s\n", yaml.c_str());
   std::printf("Try:\n");
@@ -127,13 +169,19 @@ int run() {
         "            again once\n",
         children[i], i + 1, ports[i]);
   }
-  std::printf("  Ctrl-C stops the proxy and the backends.\n\n");
+  std::printf("  Ctrl-C stops the proxy and the backends.\n");
+  std::printf("The status page's address and admin token follow once the proxy runs.\n\n");
   std::fflush(stdout);
 
   int status = 0;
   try {
-    fulcrum::app::Daemon daemon(tls::load_checked_config_string(yaml, "demo"));
+    config::Config config = tls::load_checked_config_string(yaml, "demo");
+    // In place of a token_file: the token lives only in this process and the printed link.
+    const std::string token = random_token();
+    config.admin.token = token;
+    fulcrum::app::Daemon daemon(std::move(config));
     daemon.start();
+    print_status_page(daemon.admin_port(), token, ports[0]);
     status = daemon.run_until_signal();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fulcrum --demo: %s\n", e.what());
