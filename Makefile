@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: deps build build-fulcrum build-fulcrum-sim run sim test test-release test-asan test-tsan test-fuzz fuzz bench bench-proxy chaos soak format clean
+.PHONY: deps build build-fulcrum build-fulcrum-sim run sim deb test test-release test-asan test-tsan test-fuzz fuzz bench bench-proxy chaos soak format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -25,6 +25,12 @@ run: build-fulcrum
 # The balancing simulator on its bundled example.
 sim: build-fulcrum-sim
 	build/release/bin/fulcrum-sim examples/sim/cluster.yaml examples/sim/scenario.yaml
+
+# Debian packages in build/release/packages/: fulcrum_<version>_amd64.deb (programs, unit,
+# /etc/fulcrum/fulcrum.yaml) and libfulcrum-dev_<version>_amd64.deb (docs/packaging.md).
+deb: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target deb
 
 # The fuzzers' summary table (executions and crashes per target) is the last thing printed.
 test: deps test-release test-asan test-tsan test-fuzz

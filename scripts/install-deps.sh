@@ -10,6 +10,7 @@ packages=(
   libc-ares-dev libhttp-parser-dev libnghttp2-dev
   curl haproxy nginx wrk procps iproute2 iptables python3 etcd-server etcd-client dnsmasq-base
   chromium systemd
+  help2man lintian
 )
 
 missing=()
