@@ -13,7 +13,7 @@
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
+constexpr const char* kVersion = FULCRUM_VERSION;  // The project version (CMakeLists.txt).
 
 /// As HAProxy does: the soft limit on open files goes up to the hard one, so connections are not
 /// cut short by a 1024 default. Each proxied connection holds two descriptors (client, server).
