@@ -58,17 +58,21 @@ HashKey read_hash_key(const Source& source, const Field& field) {
 core::FailureKinds read_failure_kinds(const Source& source, const Field& field,
                                       std::string_view always_because) {
   core::FailureKinds kinds;
+  bool all_read = true;
   for (const Field& item : read_list(source, field)) {
-    const auto kind =
-        static_cast<core::FailureKind>(read_choice(source, item, schema::kFailureKindWords));
-    if (kinds.contains(kind)) {
-      source.fail(item.mark(),
-                  fmt::format("'{}' is listed twice in '{}'",
-                              schema::kFailureKindWords[static_cast<int>(kind)], field.key));
-    }
-    kinds.add(kind);
+    all_read &= source.recover([&] {
+      const auto kind =
+          static_cast<core::FailureKind>(read_choice(source, item, schema::kFailureKindWords));
+      if (kinds.contains(kind)) {
+        source.fail(item.mark(),
+                    fmt::format("'{}' is listed twice in '{}'",
+                                schema::kFailureKindWords[static_cast<int>(kind)], field.key));
+      }
+      kinds.add(kind);
+    });
   }
-  if (!kinds.contains(core::FailureKind::kConnectFailure)) {
+  // A word already reported may have been meant as connect_failure: don't guess.
+  if (all_read && !kinds.contains(core::FailureKind::kConnectFailure)) {
     source.fail(field.mark(),
                 fmt::format("'{}' must list connect_failure ({})", field.key, always_because));
   }
@@ -80,76 +84,121 @@ ClusterConfig read_cluster(const Source& source, const Field& item,
                            std::map<std::string, int>& seen) {
   const MapReader m(source, item, schema::kCluster);
   ClusterConfig c;
-  const Field& name = m.require("name");
-  c.name = read_name(source, name);
-  const auto [it, inserted] = seen.emplace(c.name, line_of(name.mark()));
-  if (!inserted) {
-    source.fail(name.mark(), fmt::format("duplicate cluster name '{}' (first defined at line {})",
-                                         c.name, it->second));
+  source.recover([&] {
+    const Field& name = m.require("name");
+    // A bad name is still the one routes use: keep it, so they are not reported unknown too.
+    if (name.value.IsScalar()) c.name = name.value.Scalar();
+    c.name = read_name(source, name);
+    const auto [it, inserted] = seen.emplace(c.name, line_of(name.mark()));
+    if (!inserted) {
+      source.fail(name.mark(), fmt::format("duplicate cluster name '{}' (first defined at line {})",
+                                           c.name, it->second));
+    }
+  });
+  if (const Field* f = m.find("policy")) {
+    source.recover([&] { c.policy = read_policy(source, *f); });
   }
-  if (const Field* f = m.find("policy")) c.policy = read_policy(source, *f);
-  if (const Field* f = m.find("hash_key")) c.hash_key = read_hash_key(source, *f);
-  if (const Field* f = m.find("discovery")) c.discovery = read_discovery(source, *f);
-  if (!c.discovery.discovered()) {
-    c.servers = read_servers(source, m.require("servers"));
+  if (const Field* f = m.find("hash_key")) {
+    source.recover([&] { c.hash_key = read_hash_key(source, *f); });
+  }
+  const Field* discovery = m.find("discovery");
+  const bool discovery_read = discovery == nullptr || source.recover([&] {
+    c.discovery = read_discovery(source, *discovery);
+  });
+  // A discovery section that failed may well have been meant to bring the servers.
+  if (!c.discovery.discovered() && discovery_read) {
+    source.recover([&] { c.servers = read_servers(source, m.require("servers")); });
   } else if (const Field* f = m.find("servers");
              f && !(f->value.IsNull() || (f->value.IsSequence() && f->value.size() == 0))) {
-    source.fail(f->mark(), fmt::format("cluster '{}' takes its servers from discovery: 'servers' "
-                                       "must be absent or empty",
-                                       c.name));
+    source.report(f->mark(), fmt::format("cluster '{}' takes its servers from discovery: 'servers' "
+                                         "must be absent or empty",
+                                         c.name));
   }
   if (const Field* f = m.find("passive")) {
-    const MapReader p(source, *f, schema::kPassive);
-    if (const Field* g = p.find("attempts")) {
-      c.passive.attempts = static_cast<uint32_t>(read_uint(source, *g, 1, kMaxAttempts));
-    }
-    if (const Field* g = p.find("offline_timeout")) {
-      c.passive.offline_timeout = read_duration(source, *g, /*allow_zero=*/true);
-    }
-    if (const Field* g = p.find("count")) {
-      c.passive.count = read_failure_kinds(
-          source, *g, "connect failures always count; offline_timeout: 0 turns tracking off");
-    }
+    source.recover([&] {
+      const MapReader p(source, *f, schema::kPassive);
+      if (const Field* g = p.find("attempts")) {
+        source.recover([&] {
+          c.passive.attempts = static_cast<uint32_t>(read_uint(source, *g, 1, kMaxAttempts));
+        });
+      }
+      if (const Field* g = p.find("offline_timeout")) {
+        source.recover(
+            [&] { c.passive.offline_timeout = read_duration(source, *g, /*allow_zero=*/true); });
+      }
+      if (const Field* g = p.find("count")) {
+        source.recover([&] {
+          c.passive.count = read_failure_kinds(
+              source, *g, "connect failures always count; offline_timeout: 0 turns tracking off");
+        });
+      }
+    });
   }
   if (const Field* f = m.find("retries")) {
-    c.retries = static_cast<uint32_t>(read_uint(source, *f, 0, kMaxRetries));
+    source.recover(
+        [&] { c.retries = static_cast<uint32_t>(read_uint(source, *f, 0, kMaxRetries)); });
   }
   if (const Field* f = m.find("retry_on")) {
-    c.retry_on = read_failure_kinds(
-        source, *f, "a request the server never received always goes to the next server");
+    source.recover([&] {
+      c.retry_on = read_failure_kinds(
+          source, *f, "a request the server never received always goes to the next server");
+    });
   }
   if (const Field* f = m.find("timeouts")) {
-    const MapReader t(source, *f, schema::kClusterTimeouts);
-    if (const Field* g = t.find("connect")) c.timeouts.connect = read_duration(source, *g, false);
-    if (const Field* g = t.find("response")) c.timeouts.response = read_duration(source, *g, false);
-    if (const Field* g = t.find("idle")) c.timeouts.idle = read_duration(source, *g, false);
+    source.recover([&] {
+      const MapReader t(source, *f, schema::kClusterTimeouts);
+      if (const Field* g = t.find("connect")) {
+        source.recover([&] { c.timeouts.connect = read_duration(source, *g, false); });
+      }
+      if (const Field* g = t.find("response")) {
+        source.recover([&] { c.timeouts.response = read_duration(source, *g, false); });
+      }
+      if (const Field* g = t.find("idle")) {
+        source.recover([&] { c.timeouts.idle = read_duration(source, *g, false); });
+      }
+    });
   }
   if (const Field* f = m.find("pool")) {
-    const MapReader p(source, *f, schema::kPool);
-    if (const Field* g = p.find("max_idle_per_server")) {
-      c.max_idle_per_server = static_cast<uint32_t>(read_uint(source, *g, 0, kMaxIdlePerServer));
-    }
+    source.recover([&] {
+      const MapReader p(source, *f, schema::kPool);
+      if (const Field* g = p.find("max_idle_per_server")) {
+        source.recover([&] {
+          c.max_idle_per_server =
+              static_cast<uint32_t>(read_uint(source, *g, 0, kMaxIdlePerServer));
+        });
+      }
+    });
   }
   if (const Field* f = m.find("limits")) {
-    const MapReader l(source, *f, schema::kClusterLimits);
-    if (const Field* g = l.find("max_connections_per_server")) {
-      c.max_connections_per_server =
-          static_cast<uint32_t>(read_uint(source, *g, 0, kMaxConnectionsPerServer));
-    }
+    source.recover([&] {
+      const MapReader l(source, *f, schema::kClusterLimits);
+      if (const Field* g = l.find("max_connections_per_server")) {
+        source.recover([&] {
+          c.max_connections_per_server =
+              static_cast<uint32_t>(read_uint(source, *g, 0, kMaxConnectionsPerServer));
+        });
+      }
+    });
   }
-  if (const Field* f = m.find("health_check")) c.health_check = read_health_check(source, *f);
-  if (const Field* f = m.find("agent")) c.agent = read_agent(source, *f);
+  if (const Field* f = m.find("health_check")) {
+    source.recover([&] { c.health_check = read_health_check(source, *f); });
+  }
+  if (const Field* f = m.find("agent")) source.recover([&] { c.agent = read_agent(source, *f); });
   if (const Field* f = m.find("slow_start")) {
-    c.health.slow_start = read_duration(source, *f, /*allow_zero=*/true);
+    source.recover([&] { c.health.slow_start = read_duration(source, *f, /*allow_zero=*/true); });
   }
   if (const Field* f = m.find("panic_threshold")) {
-    c.health.panic_threshold = read_percent(source, *f, 100);
+    source.recover([&] { c.health.panic_threshold = read_percent(source, *f, 100); });
   }
-  if (const Field* f = m.find("outlier")) c.health.outlier = read_outlier(source, *f);
-  if (const Field* f = m.find("tls")) c.tls = read_cluster_tls(source, *f);
-  if (c.agent.tls && !c.tls.enabled) {
-    source.fail(m.find("agent")->mark(),
-                "agent 'tls: true' needs the cluster's 'tls' section (its CA and name checks)");
+  if (const Field* f = m.find("outlier")) {
+    source.recover([&] { c.health.outlier = read_outlier(source, *f); });
+  }
+  const Field* tls = m.find("tls");
+  const bool tls_read =
+      tls == nullptr || source.recover([&] { c.tls = read_cluster_tls(source, *tls); });
+  if (c.agent.tls && !c.tls.enabled && tls_read) {
+    source.report(m.find("agent")->mark(),
+                  "agent 'tls: true' needs the cluster's 'tls' section (its CA and name checks)");
   }
   // Agents' loads steer the weighted policies wherever some agent is queried (core/policy.h).
   c.health.agent_loads =
@@ -158,16 +207,13 @@ ClusterConfig read_cluster(const Source& source, const Field& item,
   return c;
 }
 
-}  // namespace
-
-std::vector<core::ServerSpec> read_servers(const Source& source, const Field& field,
-                                           const ServerRules& rules) {
-  std::vector<core::ServerSpec> servers;
-  std::map<std::string, int> first_line;  // address as stored -> line, for duplicates
-  for (const Field& item : read_list(source, field)) {
-    const MapReader m(source, item, schema::kServer);
+// `first_line` maps each address read so far to its line, to report duplicates.
+core::ServerSpec read_server(const Source& source, const Field& item, const ServerRules& rules,
+                             std::map<std::string, int>& first_line) {
+  const MapReader m(source, item, schema::kServer);
+  core::ServerSpec spec;
+  source.recover([&] {
     const Field& address = m.require("address");
-    core::ServerSpec spec;
     spec.address = read_string(source, address);
     if (rules.network_addresses) {
       std::string reason;
@@ -183,17 +229,32 @@ std::vector<core::ServerSpec> read_servers(const Source& source, const Field& fi
       source.fail(address.mark(), fmt::format("duplicate server address '{}' (first at line {})",
                                               spec.address, it->second));
     }
-    if (const Field* f = m.find("weight")) {
-      spec.weight = static_cast<uint32_t>(read_uint(source, *f, 0, rules.max_weight));
-    }
-    if (const Field* f = m.find("backup")) spec.backup = read_bool(source, *f);
-    if (const Field* f = m.find("agent_address")) {
-      spec.agent_address = read_agent_address(source, *f);
-    }
-    if (const Field* f = m.find("agent_port")) {
-      spec.agent_port = static_cast<uint16_t>(read_uint(source, *f, 1, 65535));
-    }
-    servers.push_back(std::move(spec));
+  });
+  if (const Field* f = m.find("weight")) {
+    source.recover(
+        [&] { spec.weight = static_cast<uint32_t>(read_uint(source, *f, 0, rules.max_weight)); });
+  }
+  if (const Field* f = m.find("backup")) {
+    source.recover([&] { spec.backup = read_bool(source, *f); });
+  }
+  if (const Field* f = m.find("agent_address")) {
+    source.recover([&] { spec.agent_address = read_agent_address(source, *f); });
+  }
+  if (const Field* f = m.find("agent_port")) {
+    source.recover(
+        [&] { spec.agent_port = static_cast<uint16_t>(read_uint(source, *f, 1, 65535)); });
+  }
+  return spec;
+}
+
+}  // namespace
+
+std::vector<core::ServerSpec> read_servers(const Source& source, const Field& field,
+                                           const ServerRules& rules) {
+  std::vector<core::ServerSpec> servers;
+  std::map<std::string, int> first_line;  // address as stored -> line, for duplicates
+  for (const Field& item : read_list(source, field)) {
+    source.recover([&] { servers.push_back(read_server(source, item, rules, first_line)); });
   }
   return servers;
 }
@@ -221,7 +282,7 @@ std::vector<ClusterConfig> parse_clusters(const Source& source, const Field& fie
   std::vector<ClusterConfig> clusters;
   std::map<std::string, int> seen;
   for (const Field& item : read_list(source, field)) {
-    clusters.push_back(read_cluster(source, item, seen));
+    source.recover([&] { clusters.push_back(read_cluster(source, item, seen)); });
   }
   return clusters;
 }

@@ -267,26 +267,61 @@ struct Config {
 };
 
 /// A configuration problem. what() is "FILE:LINE:COLUMN: message", or "FILE: message" when the
-/// problem has no position (the file cannot be read).
+/// problem has no position (the file cannot be read). A file with several problems gives one
+/// ConfigError listing them all (errors()); file(), line(), column() and message() are then the
+/// first one's, and what() holds one line per problem.
 class ConfigError : public std::runtime_error {
  public:
   ConfigError(std::string file, int line, int column, std::string message);
+  /// `shown` (at least one, in file order) out of `total` problems found.
+  ConfigError(std::vector<ConfigError> shown, std::size_t total);
 
   const std::string& file() const { return file_; }
   int line() const { return line_; }  ///< 1-based; 0 when there is no position.
   int column() const { return column_; }
   const std::string& message() const { return message_; }
+  /// Every problem reported, in file order: this one alone, or the list it was made of.
+  std::vector<ConfigError> errors() const;
+  /// How many problems were found; more than errors().size() when the list was cut short.
+  std::size_t total() const { return total_; }
 
  private:
   std::string file_;
   int line_;
   int column_;
   std::string message_;
+  std::vector<ConfigError> list_;  ///< Empty for a single problem.
+  std::size_t total_ = 1;
 };
 
-/// Throws ConfigError.
+/// Problems gathered while checking a configuration, so that one run reports them all (as a
+/// compiler does) instead of only the first.
+class ConfigErrors {
+ public:
+  /// At most this many are reported, the first in the file.
+  static constexpr std::size_t kMaxReported = 20;
+
+  /// Records `error`; one with several problems (errors()) adds each.
+  void add(const ConfigError& error);
+  bool empty() const { return errors_.empty(); }
+  std::size_t size() const { return errors_.size(); }
+  /// Throws one ConfigError holding the first kMaxReported problems in file order, if any.
+  void throw_if_any() const;
+
+ private:
+  std::vector<ConfigError> errors_;
+};
+
+/// Throws ConfigError listing every problem found (up to ConfigErrors::kMaxReported).
 Config load_config_file(const std::string& path);
-/// `name` stands for the file name in errors and in Config::source_path. Throws ConfigError.
+/// `name` stands for the file name in errors and in Config::source_path. Throws ConfigError
+/// listing every problem found.
 Config load_config_string(std::string_view yaml, const std::string& name);
+
+/// As above, but the problems are added to `errors` instead of thrown, and the parts that could
+/// be read are returned, so that later checks (tls::check_config_files) can add theirs to the
+/// same list. The result must not be used when `errors` is not empty.
+Config load_config_file(const std::string& path, ConfigErrors& errors);
+Config load_config_string(std::string_view yaml, const std::string& name, ConfigErrors& errors);
 
 }  // namespace fulcrum::config

@@ -41,7 +41,7 @@ std::vector<StatusRange> read_expect_status(const Source& source, const Field& f
   if (!field.value.IsSequence()) return {read_status_range(source, field)};
   std::vector<StatusRange> ranges;
   for (const Field& item : read_list(source, field)) {
-    ranges.push_back(read_status_range(source, item));
+    source.recover([&] { ranges.push_back(read_status_range(source, item)); });
   }
   return ranges;
 }
@@ -90,47 +90,74 @@ HealthCheckConfig read_health_check(const Source& source, const Field& field) {
   HealthCheckConfig c;
   c.type = HealthCheckType::kTcp;
   if (const Field* f = m.find("type")) {
-    constexpr std::string_view kTypes[] = {"tcp", "http"};
-    c.type = read_choice(source, *f, kTypes) == 0 ? HealthCheckType::kTcp : HealthCheckType::kHttp;
+    source.recover([&] {
+      constexpr std::string_view kTypes[] = {"tcp", "http"};
+      c.type =
+          read_choice(source, *f, kTypes) == 0 ? HealthCheckType::kTcp : HealthCheckType::kHttp;
+    });
   }
   if (c.type == HealthCheckType::kTcp) {
     for (std::string_view key : kHttpOnlyKeys) {
       if (const Field* f = m.find(key)) {
-        source.fail(f->key_mark(),
-                    fmt::format("'{}' applies to http checks only (add type: http)", key));
+        source.report(f->key_mark(),
+                      fmt::format("'{}' applies to http checks only (add type: http)", key));
       }
     }
   }
-  if (const Field* f = m.find("method")) c.method = read_method(source, *f);
-  if (const Field* f = m.find("path")) {
-    c.path = read_visible(source, *f, "a path starting with '/'");
-    if (!c.path.starts_with('/')) {
-      source.fail(f->mark(), fmt::format("expected a path starting with '/', got '{}'", c.path));
-    }
+  if (const Field* f = m.find("method")) {
+    source.recover([&] { c.method = read_method(source, *f); });
   }
-  if (const Field* f = m.find("host")) c.host = read_visible(source, *f, "a host name");
-  if (const Field* f = m.find("expect_status")) c.expect_status = read_expect_status(source, *f);
-  if (const Field* f = m.find("expect_body")) c.expect_body = read_string(source, *f);
-  if (const Field* f = m.find("reuse_connection")) c.reuse_connection = read_bool(source, *f);
-  if (const Field* f = m.find("interval")) c.interval = read_duration(source, *f, false);
-  if (const Field* f = m.find("timeout")) c.timeout = read_duration(source, *f, false);
-  if (const Field* f = m.find("jitter")) c.jitter_percent = read_percent(source, *f, 50);
+  if (const Field* f = m.find("path")) {
+    source.recover([&] {
+      c.path = read_visible(source, *f, "a path starting with '/'");
+      if (!c.path.starts_with('/')) {
+        source.fail(f->mark(), fmt::format("expected a path starting with '/', got '{}'", c.path));
+      }
+    });
+  }
+  if (const Field* f = m.find("host")) {
+    source.recover([&] { c.host = read_visible(source, *f, "a host name"); });
+  }
+  if (const Field* f = m.find("expect_status")) {
+    source.recover([&] { c.expect_status = read_expect_status(source, *f); });
+  }
+  if (const Field* f = m.find("expect_body")) {
+    source.recover([&] { c.expect_body = read_string(source, *f); });
+  }
+  if (const Field* f = m.find("reuse_connection")) {
+    source.recover([&] { c.reuse_connection = read_bool(source, *f); });
+  }
+  if (const Field* f = m.find("interval")) {
+    source.recover([&] { c.interval = read_duration(source, *f, false); });
+  }
+  if (const Field* f = m.find("timeout")) {
+    source.recover([&] { c.timeout = read_duration(source, *f, false); });
+  }
+  if (const Field* f = m.find("jitter")) {
+    source.recover([&] { c.jitter_percent = read_percent(source, *f, 50); });
+  }
   if (const Field* f = m.find("rise")) {
-    c.rise = static_cast<uint32_t>(read_uint(source, *f, 1, kMaxRiseFall));
+    source.recover([&] { c.rise = static_cast<uint32_t>(read_uint(source, *f, 1, kMaxRiseFall)); });
   }
   if (const Field* f = m.find("fall")) {
-    c.fall = static_cast<uint32_t>(read_uint(source, *f, 1, kMaxRiseFall));
+    source.recover([&] { c.fall = static_cast<uint32_t>(read_uint(source, *f, 1, kMaxRiseFall)); });
   }
   if (const Field* f = m.find("initial_state")) {
-    constexpr std::string_view kStates[] = {"up", "down"};
-    c.initially_up = read_choice(source, *f, kStates) == 0;
+    source.recover([&] {
+      constexpr std::string_view kStates[] = {"up", "down"};
+      c.initially_up = read_choice(source, *f, kStates) == 0;
+    });
   }
   // A quarter of the interval while a state is changing: a server going down is confirmed in
   // about a second with the defaults, without checking steady servers any more often.
   c.fast_interval = c.interval / 4;
   c.down_interval = c.interval;
-  if (const Field* f = m.find("fast_interval")) c.fast_interval = read_duration(source, *f, false);
-  if (const Field* f = m.find("down_interval")) c.down_interval = read_duration(source, *f, false);
+  if (const Field* f = m.find("fast_interval")) {
+    source.recover([&] { c.fast_interval = read_duration(source, *f, false); });
+  }
+  if (const Field* f = m.find("down_interval")) {
+    source.recover([&] { c.down_interval = read_duration(source, *f, false); });
+  }
   return c;
 }
 
@@ -139,19 +166,27 @@ AgentConfig read_agent(const Source& source, const Field& field) {
   AgentConfig c;
   c.port = kStandardAgentPort;
   if (const Field* f = m.find("port")) {
-    c.port = static_cast<uint16_t>(read_uint(source, *f, 0, 65535));
+    source.recover([&] { c.port = static_cast<uint16_t>(read_uint(source, *f, 0, 65535)); });
   }
   if (const Field* f = m.find("send")) {
-    c.send = read_string(source, *f);
-    if (c.send.size() > kMaxSendBytes) {
-      source.fail(f->mark(), fmt::format("'send' is {} bytes; at most {} are allowed",
-                                         c.send.size(), kMaxSendBytes));
-    }
+    source.recover([&] {
+      c.send = read_string(source, *f);
+      if (c.send.size() > kMaxSendBytes) {
+        source.fail(f->mark(), fmt::format("'send' is {} bytes; at most {} are allowed",
+                                           c.send.size(), kMaxSendBytes));
+      }
+    });
   }
-  if (const Field* f = m.find("interval")) c.interval = read_duration(source, *f, false);
-  if (const Field* f = m.find("timeout")) c.timeout = read_duration(source, *f, false);
-  if (const Field* f = m.find("require_response")) c.require_response = read_bool(source, *f);
-  if (const Field* f = m.find("tls")) c.tls = read_bool(source, *f);
+  if (const Field* f = m.find("interval")) {
+    source.recover([&] { c.interval = read_duration(source, *f, false); });
+  }
+  if (const Field* f = m.find("timeout")) {
+    source.recover([&] { c.timeout = read_duration(source, *f, false); });
+  }
+  if (const Field* f = m.find("require_response")) {
+    source.recover([&] { c.require_response = read_bool(source, *f); });
+  }
+  if (const Field* f = m.find("tls")) source.recover([&] { c.tls = read_bool(source, *f); });
   return c;
 }
 
@@ -160,22 +195,29 @@ core::OutlierOptions read_outlier(const Source& source, const Field& field) {
   core::OutlierOptions o;
   o.enabled = true;
   if (const Field* f = m.find("consecutive_5xx")) {
-    o.consecutive_5xx = static_cast<uint32_t>(read_uint(source, *f, 0, kMaxConsecutive));
+    source.recover([&] {
+      o.consecutive_5xx = static_cast<uint32_t>(read_uint(source, *f, 0, kMaxConsecutive));
+    });
   }
   if (const Field* f = m.find("consecutive_gateway_errors")) {
-    o.consecutive_gateway_errors = static_cast<uint32_t>(read_uint(source, *f, 0, kMaxConsecutive));
+    source.recover([&] {
+      o.consecutive_gateway_errors =
+          static_cast<uint32_t>(read_uint(source, *f, 0, kMaxConsecutive));
+    });
   }
   if (const Field* f = m.find("base_ejection_time")) {
-    o.base_ejection_time = read_duration(source, *f, false);
+    source.recover([&] { o.base_ejection_time = read_duration(source, *f, false); });
   }
   const Field* max_time = m.find("max_ejection_time");
-  if (max_time) o.max_ejection_time = read_duration(source, *max_time, false);
+  if (max_time) {
+    source.recover([&] { o.max_ejection_time = read_duration(source, *max_time, false); });
+  }
   if (o.max_ejection_time < o.base_ejection_time) {
-    source.fail(max_time ? max_time->mark() : m.mark(),
-                "max_ejection_time must not be shorter than base_ejection_time");
+    source.report(max_time ? max_time->mark() : m.mark(),
+                  "max_ejection_time must not be shorter than base_ejection_time");
   }
   if (const Field* f = m.find("max_ejection_percent")) {
-    o.max_ejection_percent = read_percent(source, *f, 100);
+    source.recover([&] { o.max_ejection_percent = read_percent(source, *f, 100); });
   }
   return o;
 }

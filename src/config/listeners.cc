@@ -18,49 +18,58 @@ constexpr uint64_t kMinUriBytes = 64;
 constexpr std::string_view kModes[] = {"http", "tcp"};
 
 struct Checks {
-  const std::vector<ClusterConfig>& clusters;
-  std::map<std::string, int> names;      // listener name -> line
-  std::map<std::string, int> addresses;  // canonical listen address -> line
+  const std::vector<ClusterConfig>* clusters;  ///< nullptr: unknown, names are not checked.
+  std::map<std::string, int> names;            // listener name -> line
+  std::map<std::string, int> addresses;        // canonical listen address -> line
 };
 
 std::string read_cluster_ref(const Source& source, const Field& field,
-                             const std::vector<ClusterConfig>& clusters) {
+                             const std::vector<ClusterConfig>* clusters) {
   std::string name = read_string(source, field);
-  for (const ClusterConfig& c : clusters) {
+  if (clusters == nullptr) return name;
+  for (const ClusterConfig& c : *clusters) {
     if (c.name == name) return name;
   }
   std::vector<std::string_view> defined;
-  for (const ClusterConfig& c : clusters) defined.push_back(c.name);
+  for (const ClusterConfig& c : *clusters) defined.push_back(c.name);
   source.fail(field.mark(), fmt::format("unknown cluster '{}' (defined clusters: {})", name,
                                         fmt::join(defined, ", ")));
 }
 
 RouteConfig read_route(const Source& source, const Field& item,
-                       const std::vector<ClusterConfig>& clusters) {
+                       const std::vector<ClusterConfig>* clusters) {
   const MapReader m(source, item, schema::kRoute);
   RouteConfig route;
   if (const Field* f = m.find("match")) {
-    const MapReader match(source, *f, schema::kRouteMatch);
-    if (const Field* g = match.find("host")) {
-      route.host = read_string(source, *g);
-      for (char& c : route.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (!is_valid_name(route.host)) {
-        source.fail(g->mark(), fmt::format("invalid host '{}' (a host name without port, "
-                                           "letters, digits, '-', '_' and '.')",
-                                           route.host));
+    source.recover([&] {
+      const MapReader match(source, *f, schema::kRouteMatch);
+      if (const Field* g = match.find("host")) {
+        source.recover([&] {
+          route.host = read_string(source, *g);
+          for (char& c : route.host)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          if (!is_valid_name(route.host)) {
+            source.fail(g->mark(), fmt::format("invalid host '{}' (a host name without port, "
+                                               "letters, digits, '-', '_' and '.')",
+                                               route.host));
+          }
+        });
       }
-    }
-    if (const Field* g = match.find("path_prefix")) {
-      route.path_prefix = read_string(source, *g);
-      const bool has_space = route.path_prefix.find_first_of(" \t\r\n") != std::string::npos;
-      if (route.path_prefix.front() != '/' || has_space) {
-        source.fail(g->mark(), fmt::format("expected a path prefix starting with '/' and without "
-                                           "spaces, got '{}'",
-                                           route.path_prefix));
+      if (const Field* g = match.find("path_prefix")) {
+        source.recover([&] {
+          route.path_prefix = read_string(source, *g);
+          const bool has_space = route.path_prefix.find_first_of(" \t\r\n") != std::string::npos;
+          if (route.path_prefix.front() != '/' || has_space) {
+            source.fail(g->mark(),
+                        fmt::format("expected a path prefix starting with '/' and without "
+                                    "spaces, got '{}'",
+                                    route.path_prefix));
+          }
+        });
       }
-    }
+    });
   }
-  route.cluster = read_cluster_ref(source, m.require("cluster"), clusters);
+  source.recover([&] { route.cluster = read_cluster_ref(source, m.require("cluster"), clusters); });
   return route;
 }
 
@@ -72,21 +81,23 @@ bool shadows(const RouteConfig& earlier, const RouteConfig& later) {
 }
 
 std::vector<RouteConfig> read_routes(const Source& source, const Field& field,
-                                     const std::vector<ClusterConfig>& clusters) {
+                                     const std::vector<ClusterConfig>* clusters) {
   std::vector<RouteConfig> routes;
   std::vector<int> lines;
   for (const Field& item : read_list(source, field)) {
-    RouteConfig route = read_route(source, item, clusters);
-    for (std::size_t i = 0; i < routes.size(); ++i) {
-      if (shadows(routes[i], route)) {
-        source.fail(item.mark(),
-                    fmt::format("route can never match: the route at line {} takes all of its "
-                                "requests (first match wins)",
-                                lines[i]));
+    source.recover([&] {
+      RouteConfig route = read_route(source, item, clusters);
+      for (std::size_t i = 0; i < routes.size(); ++i) {
+        if (shadows(routes[i], route)) {
+          source.fail(item.mark(),
+                      fmt::format("route can never match: the route at line {} takes all of its "
+                                  "requests (first match wins)",
+                                  lines[i]));
+        }
       }
-    }
-    routes.push_back(std::move(route));
-    lines.push_back(line_of(item.mark()));
+      routes.push_back(std::move(route));
+      lines.push_back(line_of(item.mark()));
+    });
   }
   return routes;
 }
@@ -94,36 +105,34 @@ std::vector<RouteConfig> read_routes(const Source& source, const Field& field,
 void read_limits(const Source& source, const Field& field, ListenerLimits& limits) {
   const MapReader m(source, field, schema::kListenerLimits);
   if (const Field* f = m.find("max_connections")) {
-    limits.max_connections = static_cast<uint32_t>(read_uint(source, *f, 1, kMaxConnections));
+    source.recover([&] {
+      limits.max_connections = static_cast<uint32_t>(read_uint(source, *f, 1, kMaxConnections));
+    });
   }
   if (const Field* f = m.find("max_head_bytes")) {
-    limits.max_head_bytes =
-        static_cast<uint32_t>(read_size(source, *f, kMinHeadBytes, kMaxHeadBytes));
+    source.recover([&] {
+      limits.max_head_bytes =
+          static_cast<uint32_t>(read_size(source, *f, kMinHeadBytes, kMaxHeadBytes));
+    });
   }
   if (const Field* f = m.find("max_uri_bytes")) {
-    limits.max_uri_bytes =
-        static_cast<uint32_t>(read_size(source, *f, kMinUriBytes, kMaxHeadBytes));
+    source.recover([&] {
+      limits.max_uri_bytes =
+          static_cast<uint32_t>(read_size(source, *f, kMinUriBytes, kMaxHeadBytes));
+    });
   }
   // The request line is part of the head, so a longer URI limit could never be reached.
   if (limits.max_uri_bytes > limits.max_head_bytes) {
     const Field* f = m.find("max_uri_bytes");
-    source.fail(f != nullptr ? f->mark() : m.mark(),
-                fmt::format("max_uri_bytes ({}) must not exceed max_head_bytes ({})",
-                            format_size(limits.max_uri_bytes), format_size(limits.max_head_bytes)));
+    source.report(
+        f != nullptr ? f->mark() : m.mark(),
+        fmt::format("max_uri_bytes ({}) must not exceed max_head_bytes ({})",
+                    format_size(limits.max_uri_bytes), format_size(limits.max_head_bytes)));
   }
 }
 
-ListenerConfig read_listener(const Source& source, const Field& item, Checks& checks) {
-  const MapReader m(source, item, schema::kListener);
-  ListenerConfig l;
-  const Field& name = m.require("name");
-  l.name = read_name(source, name);
-  if (const auto [it, inserted] = checks.names.emplace(l.name, line_of(name.mark())); !inserted) {
-    source.fail(name.mark(), fmt::format("duplicate listener name '{}' (first defined at line {})",
-                                         l.name, it->second));
-  }
-
-  const Field& listen = m.require("listen");
+// `listen`: a host and port, the port unique among listeners (except 0).
+void read_listen(const Source& source, const Field& listen, Checks& checks, ListenerConfig& l) {
   const std::string text = read_string(source, listen);
   std::string reason;
   const auto host_port = parse_host_port(text, 0, &reason);
@@ -141,22 +150,12 @@ ListenerConfig read_listener(const Source& source, const Field& item, Checks& ch
                                              host_port->to_string(), it->second));
     }
   }
+}
 
-  if (const Field* f = m.find("mode")) {
-    l.mode = read_choice(source, *f, kModes) == 0 ? ListenerMode::kHttp : ListenerMode::kTcp;
-  }
-  if (const Field* f = m.find("timeouts")) {
-    const MapReader t(source, *f, schema::kListenerTimeouts);
-    if (const Field* g = t.find("client_header")) {
-      l.timeouts.client_header = read_duration(source, *g, false);
-    }
-    if (const Field* g = t.find("client_idle")) {
-      l.timeouts.client_idle = read_duration(source, *g, false);
-    }
-  }
-  if (const Field* f = m.find("limits")) read_limits(source, *f, l.limits);
-  if (const Field* f = m.find("tls")) l.tls = read_listener_tls(source, *f, l.mode);
-
+// Where a listener sends its traffic: a tcp listener's one `cluster`, an http listener's
+// `routes` or `cluster`.
+void read_targets(const Source& source, const MapReader& m, const Checks& checks,
+                  ListenerConfig& l) {
   const Field* routes = m.find("routes");
   const Field* cluster = m.find("cluster");
   if (l.mode == ListenerMode::kTcp) {
@@ -176,17 +175,54 @@ ListenerConfig read_listener(const Source& source, const Field& item, Checks& ch
   } else {
     source.fail(m.mark(), fmt::format("http listener '{}' needs 'routes' or 'cluster'", l.name));
   }
+}
+
+ListenerConfig read_listener(const Source& source, const Field& item, Checks& checks) {
+  const MapReader m(source, item, schema::kListener);
+  ListenerConfig l;
+  source.recover([&] {
+    const Field& name = m.require("name");
+    l.name = read_name(source, name);
+    if (const auto [it, inserted] = checks.names.emplace(l.name, line_of(name.mark())); !inserted) {
+      source.fail(name.mark(), fmt::format("duplicate listener name '{}' (first defined at line "
+                                           "{})",
+                                           l.name, it->second));
+    }
+  });
+  source.recover([&] { read_listen(source, m.require("listen"), checks, l); });
+  if (const Field* f = m.find("mode")) {
+    source.recover([&] {
+      l.mode = read_choice(source, *f, kModes) == 0 ? ListenerMode::kHttp : ListenerMode::kTcp;
+    });
+  }
+  if (const Field* f = m.find("timeouts")) {
+    source.recover([&] {
+      const MapReader t(source, *f, schema::kListenerTimeouts);
+      if (const Field* g = t.find("client_header")) {
+        source.recover([&] { l.timeouts.client_header = read_duration(source, *g, false); });
+      }
+      if (const Field* g = t.find("client_idle")) {
+        source.recover([&] { l.timeouts.client_idle = read_duration(source, *g, false); });
+      }
+    });
+  }
+  if (const Field* f = m.find("limits")) source.recover([&] { read_limits(source, *f, l.limits); });
+  if (const Field* f = m.find("tls")) {
+    source.recover([&] { l.tls = read_listener_tls(source, *f, l.mode); });
+  }
+
+  source.recover([&] { read_targets(source, m, checks, l); });
   return l;
 }
 
 }  // namespace
 
 std::vector<ListenerConfig> parse_listeners(const Source& source, const Field& field,
-                                            const std::vector<ClusterConfig>& clusters) {
+                                            const std::vector<ClusterConfig>* clusters) {
   Checks checks{clusters, {}, {}};
   std::vector<ListenerConfig> listeners;
   for (const Field& item : read_list(source, field)) {
-    listeners.push_back(read_listener(source, item, checks));
+    source.recover([&] { listeners.push_back(read_listener(source, item, checks)); });
   }
   return listeners;
 }

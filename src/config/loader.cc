@@ -29,12 +29,18 @@ uint32_t default_workers() {
 AccessLogConfig read_access_log(const detail::Source& source, const detail::Field& field) {
   const detail::MapReader m(source, field, schema::kAccessLog);
   AccessLogConfig log;
-  if (const auto* f = m.find("enabled")) log.enabled = detail::read_bool(source, *f);
-  if (const auto* f = m.find("format")) {
-    log.format = detail::read_choice(source, *f, kLogFormats) == 0 ? AccessLogFormat::kText
-                                                                   : AccessLogFormat::kJson;
+  if (const auto* f = m.find("enabled")) {
+    source.recover([&] { log.enabled = detail::read_bool(source, *f); });
   }
-  if (const auto* f = m.find("path")) log.path = detail::read_string(source, *f);
+  if (const auto* f = m.find("format")) {
+    source.recover([&] {
+      log.format = detail::read_choice(source, *f, kLogFormats) == 0 ? AccessLogFormat::kText
+                                                                     : AccessLogFormat::kJson;
+    });
+  }
+  if (const auto* f = m.find("path")) {
+    source.recover([&] { log.path = detail::read_string(source, *f); });
+  }
   return log;
 }
 
@@ -80,40 +86,46 @@ AdminConfig read_admin(const detail::Source& source, const detail::Field& field)
   admin.enabled = true;
   const detail::Field& listen = m.require("listen");
   const std::string text = detail::read_string(source, listen);
-  std::string reason;
-  const auto host_port = parse_host_port(text, 0, &reason);
-  if (!host_port) {
-    source.fail(listen.mark(), fmt::format("invalid listen address '{}': {}", text, reason));
-  }
-  if (!is_ip_address(host_port->host)) {
-    source.fail(listen.mark(), fmt::format("admin listen address '{}' must be an IP address, "
-                                           "not a name",
-                                           text));
-  }
-  admin.host = host_port->host;
-  admin.port = host_port->port;
-  admin.loopback = is_loopback(admin.host);
+  const bool listen_read = source.recover([&] {
+    std::string reason;
+    const auto host_port = parse_host_port(text, 0, &reason);
+    if (!host_port) {
+      source.fail(listen.mark(), fmt::format("invalid listen address '{}': {}", text, reason));
+    }
+    if (!is_ip_address(host_port->host)) {
+      source.fail(listen.mark(), fmt::format("admin listen address '{}' must be an IP address, "
+                                             "not a name",
+                                             text));
+    }
+    admin.host = host_port->host;
+    admin.port = host_port->port;
+    admin.loopback = is_loopback(admin.host);
+  });
   if (const auto* f = m.find("token_file")) {
-    // Relative to the configuration file, so a config and its token can move together.
-    // "" is allowed here: it keeps the journal in memory only.
-    const bool empty = f->value.IsScalar() && f->value.Scalar().empty();
-    std::filesystem::path path(empty ? std::string() : detail::read_string(source, *f));
-    if (path.is_relative()) path = std::filesystem::path(source.name()).parent_path() / path;
-    admin.token_file = path.string();
-    admin.token = read_token(source, *f, admin.token_file);
-  } else if (!admin.loopback) {
-    source.fail(listen.mark(), fmt::format("admin listen address '{}' is not a loopback address: "
-                                           "a 'token_file' is required",
-                                           text));
+    source.recover([&] {
+      // Relative to the configuration file, so a config and its token can move together.
+      // "" is allowed here: it keeps the journal in memory only.
+      const bool empty = f->value.IsScalar() && f->value.Scalar().empty();
+      std::filesystem::path path(empty ? std::string() : detail::read_string(source, *f));
+      if (path.is_relative()) path = std::filesystem::path(source.name()).parent_path() / path;
+      admin.token_file = path.string();
+      admin.token = read_token(source, *f, admin.token_file);
+    });
+  } else if (listen_read && !admin.loopback) {
+    source.report(listen.mark(), fmt::format("admin listen address '{}' is not a loopback "
+                                             "address: a 'token_file' is required",
+                                             text));
   }
   if (const auto* f = m.find("state_file")) {
-    // "" is allowed here: it keeps the journal in memory only.
-    const bool empty = f->value.IsScalar() && f->value.Scalar().empty();
-    std::filesystem::path path(empty ? std::string() : detail::read_string(source, *f));
-    if (!path.empty() && path.is_relative()) {
-      path = std::filesystem::path(source.name()).parent_path() / path;
-    }
-    admin.state_file = path.string();
+    source.recover([&] {
+      // "" is allowed here: it keeps the journal in memory only.
+      const bool empty = f->value.IsScalar() && f->value.Scalar().empty();
+      std::filesystem::path path(empty ? std::string() : detail::read_string(source, *f));
+      if (!path.empty() && path.is_relative()) {
+        path = std::filesystem::path(source.name()).parent_path() / path;
+      }
+      admin.state_file = path.string();
+    });
   }
   return admin;
 }
@@ -121,6 +133,52 @@ AdminConfig read_admin(const detail::Source& source, const detail::Field& field)
 std::string format_what(const std::string& file, int line, int column, const std::string& message) {
   if (line <= 0) return fmt::format("{}: {}", file, message);
   return fmt::format("{}:{}:{}: {}", file, line, column, message);
+}
+
+std::vector<std::string> what_lines(const std::vector<ConfigError>& errors) {
+  std::vector<std::string> lines;
+  for (const ConfigError& e : errors) lines.emplace_back(e.what());
+  return lines;
+}
+
+// Every top-level key is read on its own, so a problem in one section does not hide those in
+// the next. Clusters come first: listeners name them.
+void read_document(const detail::Source& source, std::string_view yaml, Config& config) {
+  const std::optional<YAML::Node> document = detail::load_document(source, yaml);
+  if (!document) {
+    source.fail(YAML::Mark(), "the configuration is empty (expected 'listeners' and 'clusters')");
+  }
+  const detail::MapReader top(source, detail::Field{"", *document, std::nullopt},
+                              schema::kTopLevel);
+  if (const auto* f = top.find("workers")) {
+    source.recover([&] {
+      config.workers = static_cast<uint32_t>(detail::read_uint(source, *f, 1, kMaxWorkers));
+    });
+  }
+  const bool clusters_read = source.recover(
+      [&] { config.clusters = detail::parse_clusters(source, top.require("clusters")); });
+  source.recover([&] {
+    // Without the clusters, every name a listener gives would be reported unknown: don't.
+    const auto* clusters = clusters_read ? &config.clusters : nullptr;
+    config.listeners = detail::parse_listeners(source, top.require("listeners"), clusters);
+  });
+  if (const auto* f = top.find("access_log")) {
+    source.recover([&] { config.access_log = read_access_log(source, *f); });
+  }
+  if (const auto* f = top.find("drain_timeout")) {
+    source.recover(
+        [&] { config.drain_timeout = detail::read_duration(source, *f, /*allow_zero=*/true); });
+  }
+  if (const auto* f = top.find("dns_refresh")) {
+    source.recover(
+        [&] { config.dns_refresh = detail::read_duration(source, *f, /*allow_zero=*/true); });
+  }
+  if (const auto* f = top.find("admin")) {
+    source.recover([&] { config.admin = read_admin(source, *f); });
+  }
+  if (const auto* f = top.find("health_sharing")) {
+    source.recover([&] { config.health_sharing = detail::read_health_sharing(source, *f); });
+  }
 }
 
 }  // namespace
@@ -132,6 +190,41 @@ ConfigError::ConfigError(std::string file, int line, int column, std::string mes
       column_(column),
       message_(std::move(message)) {}
 
+ConfigError::ConfigError(std::vector<ConfigError> shown, std::size_t total)
+    : std::runtime_error(fmt::format("{}", fmt::join(what_lines(shown), "\n"))),
+      file_(shown.front().file()),
+      line_(shown.front().line()),
+      column_(shown.front().column()),
+      message_(shown.front().message()),
+      list_(std::move(shown)),
+      total_(total) {}
+
+std::vector<ConfigError> ConfigError::errors() const {
+  if (list_.empty()) return {*this};
+  return list_;
+}
+
+void ConfigErrors::add(const ConfigError& error) {
+  for (ConfigError& each : error.errors()) errors_.push_back(std::move(each));
+}
+
+void ConfigErrors::throw_if_any() const {
+  if (errors_.empty()) return;
+  std::vector<ConfigError> sorted = errors_;
+  // Stable: problems found at one place keep the order they were found in.
+  std::stable_sort(sorted.begin(), sorted.end(), [](const ConfigError& a, const ConfigError& b) {
+    return std::pair(a.line(), a.column()) < std::pair(b.line(), b.column());
+  });
+  const auto same = [](const ConfigError& a, const ConfigError& b) {
+    return a.line() == b.line() && a.column() == b.column() && a.message() == b.message();
+  };
+  sorted.erase(std::unique(sorted.begin(), sorted.end(), same), sorted.end());
+  if (sorted.size() == 1) throw sorted.front();
+  const std::size_t total = sorted.size();
+  if (sorted.size() > kMaxReported) sorted.resize(kMaxReported, sorted.front());
+  throw ConfigError(std::move(sorted), total);
+}
+
 const ClusterConfig* Config::find_cluster(std::string_view name) const {
   for (const ClusterConfig& c : clusters) {
     if (c.name == name) return &c;
@@ -139,40 +232,44 @@ const ClusterConfig* Config::find_cluster(std::string_view name) const {
   return nullptr;
 }
 
-Config load_config_string(std::string_view yaml, const std::string& name) {
-  const detail::Source source(name);
-  const std::optional<YAML::Node> document = detail::load_document(source, yaml);
-  if (!document) {
-    source.fail(YAML::Mark(), "the configuration is empty (expected 'listeners' and 'clusters')");
-  }
-
-  const detail::MapReader top(source, detail::Field{"", *document, std::nullopt},
-                              schema::kTopLevel);
+Config load_config_string(std::string_view yaml, const std::string& name, ConfigErrors& errors) {
+  const detail::Source source(name, &errors);
   Config config;
   config.source_path = name;
   config.workers = default_workers();
-  if (const auto* f = top.find("workers")) {
-    config.workers = static_cast<uint32_t>(detail::read_uint(source, *f, 1, kMaxWorkers));
-  }
-  // Clusters first: listeners name them.
-  config.clusters = detail::parse_clusters(source, top.require("clusters"));
-  config.listeners = detail::parse_listeners(source, top.require("listeners"), config.clusters);
-  if (const auto* f = top.find("access_log")) config.access_log = read_access_log(source, *f);
-  if (const auto* f = top.find("drain_timeout")) {
-    config.drain_timeout = detail::read_duration(source, *f, /*allow_zero=*/true);
-  }
-  if (const auto* f = top.find("dns_refresh")) {
-    config.dns_refresh = detail::read_duration(source, *f, /*allow_zero=*/true);
-  }
-  if (const auto* f = top.find("admin")) config.admin = read_admin(source, *f);
-  if (const auto* f = top.find("health_sharing")) {
-    config.health_sharing = detail::read_health_sharing(source, *f);
+  try {
+    source.recover([&] { read_document(source, yaml, config); });
+  } catch (const detail::TooManyErrors&) {
+    // Reported with the ones gathered so far.
   }
   return config;
 }
 
+Config load_config_file(const std::string& path, ConfigErrors& errors) {
+  std::string text;
+  try {
+    text = detail::read_file(path);
+  } catch (const ConfigError& e) {
+    errors.add(e);
+    Config config;
+    config.source_path = path;
+    return config;
+  }
+  return load_config_string(text, path, errors);
+}
+
+Config load_config_string(std::string_view yaml, const std::string& name) {
+  ConfigErrors errors;
+  Config config = load_config_string(yaml, name, errors);
+  errors.throw_if_any();
+  return config;
+}
+
 Config load_config_file(const std::string& path) {
-  return load_config_string(detail::read_file(path), path);
+  ConfigErrors errors;
+  Config config = load_config_file(path, errors);
+  errors.throw_if_any();
+  return config;
 }
 
 }  // namespace fulcrum::config

@@ -13,9 +13,10 @@ namespace fulcrum::config::detail {
 /// The `clusters` list: every cluster fully checked (names, policy, servers).
 std::vector<ClusterConfig> parse_clusters(const Source& source, const Field& field);
 
-/// The `listeners` list; route and tcp targets are checked against `clusters`.
+/// The `listeners` list; route and tcp targets are checked against `clusters` (not checked when
+/// nullptr: the clusters could not be read).
 std::vector<ListenerConfig> parse_listeners(const Source& source, const Field& field,
-                                            const std::vector<ClusterConfig>& clusters);
+                                            const std::vector<ClusterConfig>* clusters);
 
 /// Reads a listener or cluster name: non-empty, letters, digits, '_', '-', '.'.
 std::string read_name(const Source& source, const Field& field);

@@ -29,15 +29,17 @@ std::string read_path(const Source& source, const Field& field) {
 std::vector<std::string> read_alpn(const Source& source, const Field& field) {
   std::vector<std::string> protocols;
   for (const Field& item : read_list(source, field, /*allow_empty=*/true)) {
-    std::string protocol = read_string(source, item);
-    const bool visible =
-        std::all_of(protocol.begin(), protocol.end(), [](char c) { return c > 0x20 && c < 0x7f; });
-    if (protocol.empty() || protocol.size() > kMaxProtocolBytes || !visible) {
-      source.fail(item.mark(), fmt::format("expected an ALPN protocol name like http/1.1 (1 to "
-                                           "255 visible characters), got '{}'",
-                                           protocol));
-    }
-    protocols.push_back(std::move(protocol));
+    source.recover([&] {
+      std::string protocol = read_string(source, item);
+      const bool visible = std::all_of(protocol.begin(), protocol.end(),
+                                       [](char c) { return c > 0x20 && c < 0x7f; });
+      if (protocol.empty() || protocol.size() > kMaxProtocolBytes || !visible) {
+        source.fail(item.mark(), fmt::format("expected an ALPN protocol name like http/1.1 (1 to "
+                                             "255 visible characters), got '{}'",
+                                             protocol));
+      }
+      protocols.push_back(std::move(protocol));
+    });
   }
   return protocols;
 }
@@ -58,20 +60,29 @@ TlsListenerConfig read_listener_tls(const Source& source, const Field& field, Li
   const MapReader m(source, field, schema::kTlsListener);
   TlsListenerConfig tls;
   tls.enabled = true;
-  for (const Field& item : read_list(source, m.require("certificates"))) {
-    tls.certificates.push_back(read_certificate(source, item));
-  }
+  source.recover([&] {
+    for (const Field& item : read_list(source, m.require("certificates"))) {
+      source.recover([&] { tls.certificates.push_back(read_certificate(source, item)); });
+    }
+  });
   if (const Field* f = m.find("min_version")) {
-    tls.min_version = read_choice(source, *f, kVersions) == 0 ? TlsVersion::k1_2 : TlsVersion::k1_3;
+    source.recover([&] {
+      tls.min_version =
+          read_choice(source, *f, kVersions) == 0 ? TlsVersion::k1_2 : TlsVersion::k1_3;
+    });
   }
   if (mode == ListenerMode::kHttp) tls.alpn = {"http/1.1"};
-  if (const Field* f = m.find("alpn")) tls.alpn = read_alpn(source, *f);
-  if (const Field* f = m.find("session_tickets")) tls.session_tickets = read_bool(source, *f);
+  if (const Field* f = m.find("alpn")) source.recover([&] { tls.alpn = read_alpn(source, *f); });
+  if (const Field* f = m.find("session_tickets")) {
+    source.recover([&] { tls.session_tickets = read_bool(source, *f); });
+  }
   if (const Field* f = m.find("ticket_key_rotation")) {
-    tls.ticket_key_rotation = read_duration(source, *f, /*allow_zero=*/false);
-    if (tls.ticket_key_rotation < kMinRotation || tls.ticket_key_rotation > kMaxRotation) {
-      source.fail(f->mark(), "ticket_key_rotation must be between 1s and 168h (7 days)");
-    }
+    source.recover([&] {
+      tls.ticket_key_rotation = read_duration(source, *f, /*allow_zero=*/false);
+      if (tls.ticket_key_rotation < kMinRotation || tls.ticket_key_rotation > kMaxRotation) {
+        source.fail(f->mark(), "ticket_key_rotation must be between 1s and 168h (7 days)");
+      }
+    });
   }
   return tls;
 }
@@ -80,26 +91,34 @@ TlsClusterConfig read_cluster_tls(const Source& source, const Field& field) {
   const MapReader m(source, field, schema::kTlsCluster);
   TlsClusterConfig tls;
   tls.enabled = true;
-  if (const Field* f = m.find("enabled")) tls.enabled = read_bool(source, *f);
-  if (const Field* f = m.find("verify")) tls.verify = read_bool(source, *f);
+  if (const Field* f = m.find("enabled")) {
+    source.recover([&] { tls.enabled = read_bool(source, *f); });
+  }
+  if (const Field* f = m.find("verify")) {
+    source.recover([&] { tls.verify = read_bool(source, *f); });
+  }
   if (const Field* f = m.find("ca_file")) {
-    tls.ca_file = read_path(source, *f);
-    tls.ca_file_at = position_of(f->mark());
+    source.recover([&] {
+      tls.ca_file = read_path(source, *f);
+      tls.ca_file_at = position_of(f->mark());
+    });
   }
   if (const Field* f = m.find("sni")) {
-    tls.sni = read_string(source, *f);
-    std::transform(tls.sni.begin(), tls.sni.end(), tls.sni.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (!is_valid_name(tls.sni) || tls.sni.find('.') == 0) {
-      source.fail(f->mark(), fmt::format("expected a host name for sni, got '{}'", tls.sni));
-    }
-    if (is_ip_address(tls.sni)) {
-      source.fail(f->mark(), fmt::format("sni must be a host name, not an IP address ('{}'); "
-                                         "servers given by address are verified without one",
-                                         tls.sni));
-    }
+    source.recover([&] {
+      tls.sni = read_string(source, *f);
+      std::transform(tls.sni.begin(), tls.sni.end(), tls.sni.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (!is_valid_name(tls.sni) || tls.sni.find('.') == 0) {
+        source.fail(f->mark(), fmt::format("expected a host name for sni, got '{}'", tls.sni));
+      }
+      if (is_ip_address(tls.sni)) {
+        source.fail(f->mark(), fmt::format("sni must be a host name, not an IP address ('{}'); "
+                                           "servers given by address are verified without one",
+                                           tls.sni));
+      }
+    });
   }
-  if (const Field* f = m.find("alpn")) tls.alpn = read_alpn(source, *f);
+  if (const Field* f = m.find("alpn")) source.recover([&] { tls.alpn = read_alpn(source, *f); });
   return tls;
 }
 

@@ -125,6 +125,17 @@ void Source::fail(const YAML::Mark& mark, const std::string& message) const {
   throw ConfigError(name_, at.line, at.column, message);
 }
 
+void Source::report(const YAML::Mark& mark, const std::string& message) const {
+  recover([&] { fail(mark, message); });
+}
+
+void Source::record(const ConfigError& error) const {
+  // Far more than are shown: enough that the first ones in the file are among them.
+  constexpr std::size_t kMaxGathered = 1000;
+  errors_->add(error);
+  if (errors_->size() >= kMaxGathered) throw TooManyErrors{};
+}
+
 std::string read_file(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
@@ -192,17 +203,21 @@ MapReader::MapReader(const Source& source, const Field& field, const schema::Sec
     source.fail(field.mark(), fmt::format("expected a mapping for {}, got {}", section.name,
                                           describe(field.value)));
   }
+  // Each bad key is reported and skipped, so the rest of the mapping is still read and checked.
   for (auto it = field.value.begin(); it != field.value.end(); ++it) {
     Field entry{"", it->second, it->first.Mark()};
     if (!it->first.IsScalar()) {
-      source.fail(it->first.Mark(), fmt::format("expected a key name in {}, got {}", section.name,
-                                                describe(it->first)));
+      source.report(it->first.Mark(), fmt::format("expected a key name in {}, got {}", section.name,
+                                                  describe(it->first)));
+      continue;
     }
     entry.key = it->first.Scalar();
     if (entry.key == "<<") {
-      source.fail(entry.key_mark(),
-                  "YAML merge keys ('<<') are not supported; repeat the keys, or use an anchor "
-                  "for a whole value");
+      merged_ = true;
+      source.report(entry.key_mark(),
+                    "YAML merge keys ('<<') are not supported; repeat the keys, or use an anchor "
+                    "for a whole value");
+      continue;
     }
     const auto& keys = section.keys;
     if (std::find(keys.begin(), keys.end(), entry.key) == keys.end()) {
@@ -218,12 +233,17 @@ MapReader::MapReader(const Source& source, const Field& field, const schema::Sec
           best_distance = d;
         }
       }
-      if (!best.empty()) message += fmt::format("; did you mean '{}'?", best);
-      source.fail(entry.key_mark(), message);
+      if (!best.empty()) {
+        message += fmt::format("; did you mean '{}'?", best);
+        suggested_.push_back(best);
+      }
+      source.report(entry.key_mark(), message);
+      continue;
     }
     if (const Field* first = find(entry.key)) {
-      source.fail(entry.key_mark(), fmt::format("duplicate key '{}' (first at line {})", entry.key,
-                                                line_of(first->key_mark())));
+      source.report(entry.key_mark(), fmt::format("duplicate key '{}' (first at line {})",
+                                                  entry.key, line_of(first->key_mark())));
+      continue;
     }
     fields_.push_back(std::move(entry));
   }
@@ -238,6 +258,9 @@ const Field* MapReader::find(std::string_view key) const {
 
 const Field& MapReader::require(std::string_view key) const {
   if (const Field* f = find(key)) return *f;
+  if (merged_ || std::find(suggested_.begin(), suggested_.end(), key) != suggested_.end()) {
+    throw AlreadyReported{};
+  }
   source_.fail(mark_, fmt::format("missing required key '{}' in {}", key, section_.name));
 }
 

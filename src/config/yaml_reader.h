@@ -20,16 +20,54 @@
 
 namespace fulcrum::config::detail {
 
-/// Names the file in errors.
+/// Thrown when a file holds so many errors that gathering more is pointless (a binary file, the
+/// wrong file): the loader stops and reports the ones found.
+struct TooManyErrors {};
+
+/// Thrown instead of an error that would only repeat one already recorded (a required key that
+/// is absent because it was misspelt): the caller's recover() skips it without recording.
+struct AlreadyReported {};
+
+/// Names the file in errors, and decides what an error does. By default the first error throws.
+/// With a ConfigErrors list (the loader's way) errors are gathered: a failure still throws, out
+/// to the nearest recover(), which records it and lets parsing go on with what follows, so one
+/// run finds every problem.
 class Source {
  public:
-  explicit Source(std::string name) : name_(std::move(name)) {}
+  explicit Source(std::string name, ConfigErrors* errors = nullptr)
+      : name_(std::move(name)), errors_(errors) {}
   const std::string& name() const { return name_; }
   /// Throws ConfigError at `mark` (0-based, as yaml-cpp reports it).
   [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message) const;
+  /// An error after which the reader can go on where it is (an unknown key: the key is skipped):
+  /// recorded when gathering, thrown otherwise.
+  void report(const YAML::Mark& mark, const std::string& message) const;
+
+  /// Runs `read`. When gathering, an error it throws is recorded and false returned: what `read`
+  /// would have set keeps its default, and the caller goes on to the next key or item.
+  /// Otherwise the error propagates.
+  template <typename Read>
+  bool recover(Read&& read) const {
+    if (errors_ == nullptr) {
+      read();
+      return true;
+    }
+    try {
+      read();
+      return true;
+    } catch (const ConfigError& e) {
+      record(e);
+      return false;
+    } catch (const AlreadyReported&) {
+      return false;
+    }
+  }
 
  private:
+  void record(const ConfigError& error) const;
+
   std::string name_;
+  ConfigErrors* errors_;
 };
 
 /// The contents of the file at `path`. Throws ConfigError without a position when it cannot be
@@ -82,6 +120,10 @@ class MapReader {
   const schema::Section& section_;
   YAML::Mark mark_;
   std::vector<Field> fields_;
+  // Keys that may be absent only because of an error already reported: offered for a misspelt
+  // key ("did you mean"), or any key when a merge key ('<<') was rejected.
+  std::vector<std::string_view> suggested_;
+  bool merged_ = false;
 };
 
 std::string read_string(const Source& source, const Field& field);

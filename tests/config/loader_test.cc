@@ -149,13 +149,14 @@ TEST(ConfigErrors, UnquotedIpv6AddressGetsAHint) {
 }
 
 TEST(ConfigErrors, MergeKeysAreRejectedClearly) {
-  EXPECT_EQ(error_of("clusters:\n"
-                     "  - &base\n"
-                     "    name: a\n"
-                     "    servers: [{ address: 127.0.0.1:9001 }]\n"
-                     "  - <<: *base\n"
-                     "    name: b\n"),
-            "t.yaml:5:5: YAML merge keys ('<<') are not supported; repeat the keys, or use an "
+  EXPECT_EQ(error_of(cat(kListener,
+                         "clusters:\n"
+                         "  - &base\n"
+                         "    name: app\n"
+                         "    servers: [{ address: 127.0.0.1:9001 }]\n"
+                         "  - <<: *base\n"
+                         "    name: b\n")),
+            "t.yaml:6:5: YAML merge keys ('<<') are not supported; repeat the keys, or use an "
             "anchor for a whole value");
 }
 
@@ -398,7 +399,7 @@ TEST(ConfigErrors, FileThatNeverEndsIsRefusedNotReadForever) {
 
 TEST(ConfigErrors, ErrorCarriesItsParts) {
   try {
-    load_config_string("workers: 0\n", "x.yaml");
+    load_config_string(cat("workers: 0\n", cat(kListener, kCluster)), "x.yaml");
     FAIL() << "accepted workers: 0";
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.file(), "x.yaml");
