@@ -44,12 +44,24 @@ void raise_open_files_limit(const fulcrum::config::Config& config) {
   }
 }
 
+/// One line per problem, in file order, as a compiler lists them; a count when there are several.
+void print_config_errors(const fulcrum::config::ConfigError& error) {
+  const auto errors = error.errors();
+  for (const auto& each : errors) std::fprintf(stderr, "fulcrum: %s\n", each.what());
+  if (error.total() > errors.size()) {
+    std::fprintf(stderr, "fulcrum: %zu errors in %s (the first %zu shown)\n", error.total(),
+                 error.file().c_str(), errors.size());
+  } else if (error.total() > 1) {
+    std::fprintf(stderr, "fulcrum: %zu errors in %s\n", error.total(), error.file().c_str());
+  }
+}
+
 int run_proxy(const std::string& path) {
   fulcrum::config::Config config;
   try {
     config = fulcrum::tls::load_checked_config_file(path);
   } catch (const fulcrum::config::ConfigError& e) {
-    std::fprintf(stderr, "fulcrum: %s\n", e.what());
+    print_config_errors(e);
     return 1;
   }
   raise_open_files_limit(config);
@@ -70,7 +82,7 @@ int check(const std::string& path) {
                 config.listeners.size(), config.clusters.size());
     return 0;
   } catch (const fulcrum::config::ConfigError& e) {
-    std::fprintf(stderr, "fulcrum: %s\n", e.what());
+    print_config_errors(e);
     return 1;
   }
 }

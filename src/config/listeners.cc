@@ -163,6 +163,7 @@ void read_targets(const Source& source, const MapReader& m, const Checks& checks
       source.fail(routes->key_mark(), "a tcp listener takes one 'cluster', not 'routes'");
     }
     if (cluster == nullptr) {
+      if (m.misspelt("cluster")) throw AlreadyReported{};
       source.fail(m.mark(), fmt::format("tcp listener '{}' needs a 'cluster'", l.name));
     }
     l.cluster = read_cluster_ref(source, *cluster, checks.clusters);
@@ -172,6 +173,8 @@ void read_targets(const Source& source, const MapReader& m, const Checks& checks
     l.routes = read_routes(source, *routes, checks.clusters);
   } else if (cluster != nullptr) {
     l.routes.push_back(RouteConfig{"", "", read_cluster_ref(source, *cluster, checks.clusters)});
+  } else if (m.misspelt("routes") || m.misspelt("cluster")) {
+    throw AlreadyReported{};
   } else {
     source.fail(m.mark(), fmt::format("http listener '{}' needs 'routes' or 'cluster'", l.name));
   }

@@ -256,11 +256,13 @@ const Field* MapReader::find(std::string_view key) const {
   return nullptr;
 }
 
+bool MapReader::misspelt(std::string_view key) const {
+  return merged_ || std::find(suggested_.begin(), suggested_.end(), key) != suggested_.end();
+}
+
 const Field& MapReader::require(std::string_view key) const {
   if (const Field* f = find(key)) return *f;
-  if (merged_ || std::find(suggested_.begin(), suggested_.end(), key) != suggested_.end()) {
-    throw AlreadyReported{};
-  }
+  if (misspelt(key)) throw AlreadyReported{};
   source_.fail(mark_, fmt::format("missing required key '{}' in {}", key, section_.name));
 }
 

@@ -112,6 +112,9 @@ class MapReader {
   const Field* find(std::string_view key) const;
   /// Fails with "missing required key" when absent.
   const Field& require(std::string_view key) const;
+  /// Whether `key` may be absent only because of an error already reported (an unknown key
+  /// suggested as it, a rejected merge key): checks of its absence should stay quiet.
+  bool misspelt(std::string_view key) const;
   /// The mapping's own position (its first key, or '{').
   YAML::Mark mark() const { return mark_; }
 

@@ -13,12 +13,13 @@
 
 namespace fulcrum::tls {
 
-/// Throws config::ConfigError "FILE:LINE:COLUMN: reason" for the first file that fails, in the
-/// loader's order: the clusters' CA files, then the listeners' certificates and keys.
+/// Adds an error "FILE:LINE:COLUMN: reason" to `errors` for every file that fails.
+void check_config_files(const config::Config& config, config::ConfigErrors& errors);
+/// Throws config::ConfigError listing every file that fails, in file order.
 void check_config_files(const config::Config& config);
 
 /// config::load_config_file, then check_config_files: how every configuration the proxy runs or
-/// checks is loaded. Throws config::ConfigError.
+/// checks is loaded. Throws one config::ConfigError listing the problems of both, in file order.
 config::Config load_checked_config_file(const std::string& path);
 /// config::load_config_string, then check_config_files. Throws config::ConfigError.
 config::Config load_checked_config_string(std::string_view yaml, const std::string& name);

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "tls/test_certs.h"
@@ -116,10 +117,28 @@ TEST_F(ConfigFilesTest, CaFileErrors) {
       at("9:52") + path("empty.pem") + ": no PEM certificate found (expected BEGIN CERTIFICATE)");
 }
 
-TEST_F(ConfigFilesTest, ParseErrorsComeBeforeFileChecks) {
+TEST_F(ConfigFilesTest, ParseErrorsAndFileErrorsAreListedTogetherInFileOrder) {
   EXPECT_EQ(error_of("      certificates: [{ cert: missing.pem, key: server.key }]\n",
                      "    retries: many\n"),
-            at("9:14") + "expected a whole number from 0 to 10, got 'many'");
+            at("4:30") + path("missing.pem") + ": cannot open: No such file or directory\n" +
+                at("9:14") + "expected a whole number from 0 to 10, got 'many'");
+}
+
+TEST_F(ConfigFilesTest, EveryBadFileIsReported) {
+  dir_.write("empty.pem", "");
+  const std::string error = error_of(
+      "      certificates: [{ cert: missing.pem, key: missing.key },\n"
+      "                     { cert: server.pem, key: ca.pem }]\n",
+      "    tls: { ca_file: empty.pem }\n");
+  const std::string expected_start =
+      at("4:30") + path("missing.pem") + ": cannot open: No such file or directory\n" + at("4:48") +
+      path("missing.key") + ": cannot open: No such file or directory\n" + at("5:47") +
+      path("ca.pem") + ": no usable PEM private key: ";
+  EXPECT_TRUE(error.starts_with(expected_start)) << error;
+  EXPECT_NE(error.find("\n" + at("10:21") + path("empty.pem") + ": no PEM certificate found"),
+            std::string::npos)
+      << error;
+  EXPECT_EQ(std::count(error.begin(), error.end(), '\n'), 3) << error;
 }
 
 TEST_F(ConfigFilesTest, ConfigurationGivenAsTextIsCheckedUnderItsName) {
