@@ -148,6 +148,21 @@ TEST(AllErrors, AtMostTwentyAreReportedTheFirstInTheFile) {
   }
 }
 
+TEST(AllErrors, AFileOfNothingButErrorsStopsBeingReadAtAThousand) {
+  // The wrong file (a log, a binary turned mapping) must not be read to its end error by error.
+  std::string yaml = "listeners: [{ name: web, listen: 127.0.0.1:8080, cluster: app }]\n";
+  for (int i = 0; i < 1500; ++i) yaml += "key" + std::to_string(i) + ": 1\n";
+  try {
+    load_config_string(yaml, "t.yaml");
+    FAIL() << "loaded without error";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.total(), 1000u);
+    ASSERT_EQ(e.errors().size(), ConfigErrors::kMaxReported);
+    EXPECT_EQ(e.errors().front().line(), 2);
+    EXPECT_TRUE(e.errors().front().message().starts_with("unknown key 'key0' in top level"));
+  }
+}
+
 TEST(AllErrors, FollowOnErrorsOfAMistakeAreNotReported) {
   // A misspelt required key is one mistake, not also a missing key.
   EXPECT_EQ(errors_of("listeners: [{ name: web, listen: 127.0.0.1:8080, cluster: app }]\n"
