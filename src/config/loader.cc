@@ -221,7 +221,7 @@ void ConfigErrors::throw_if_any() const {
   sorted.erase(std::unique(sorted.begin(), sorted.end(), same), sorted.end());
   if (sorted.size() == 1) throw sorted.front();
   const std::size_t total = sorted.size();
-  if (sorted.size() > kMaxReported) sorted.resize(kMaxReported, sorted.front());
+  if (sorted.size() > kMaxReported) sorted.erase(sorted.begin() + kMaxReported, sorted.end());
   throw ConfigError(std::move(sorted), total);
 }
 

@@ -2,7 +2,8 @@
 
 // Position-aware access to a parsed YAML tree: every accessor either returns a checked value or
 // throws ConfigError pointing at the offending node. Used by the loader and by fulcrum-sim, so
-// that both read their files by the same rules.
+// that both read their files by the same rules. The loader's Source gathers errors: its readers
+// wrap each key and item in Source::recover, which records the error and lets reading go on.
 
 #include <yaml-cpp/yaml.h>
 
