@@ -14,6 +14,17 @@
 namespace fulcrum::app {
 namespace {
 
+/// One log record per error (a configuration may have several, one per line), then the outcome.
+void log_reload_failure(std::string_view what) {
+  while (!what.empty()) {
+    const std::size_t end = what.find('\n');
+    spdlog::error("reload: {}", what.substr(0, end));
+    if (end == std::string_view::npos) break;
+    what.remove_prefix(end + 1);
+  }
+  spdlog::error("reload: the running configuration stays");
+}
+
 /// Settings the running process cannot change: a reload keeps the running value and says so.
 void keep_fixed_settings(const config::Config& current, config::Config& next) {
   if (next.workers != current.workers) {
@@ -76,7 +87,7 @@ Daemon::Daemon(config::Config config) : config_path_(config.source_path) {
       try {
         return apply(tls::load_checked_config_file(config_path_));
       } catch (const std::exception& e) {
-        spdlog::error("reload: {}; the running configuration stays", e.what());
+        log_reload_failure(e.what());
         return std::string(e.what());
       }
     });
@@ -158,7 +169,7 @@ std::string Daemon::reload() {
   try {
     next = tls::load_checked_config_file(config_path_);
   } catch (const std::exception& e) {
-    spdlog::error("reload: {}; the running configuration stays", e.what());
+    log_reload_failure(e.what());
     return e.what();
   }
   return reload(std::move(next));
@@ -184,7 +195,7 @@ std::string Daemon::apply(config::Config next) {
     fresh = std::make_shared<generation::Generation>(std::move(next), current.get());
     discovery = std::make_unique<proxy::DiscoveryService>(*fresh);
   } catch (const std::exception& e) {
-    spdlog::error("reload: {}; the running configuration stays", e.what());
+    log_reload_failure(e.what());
     sd_notify("READY=1\nSTATUS=serving");
     return e.what();
   }
@@ -207,7 +218,7 @@ std::string Daemon::apply(config::Config next) {
     for (auto& worker : workers_) sockets.push_back(worker->bind_new(*fresh, kept, ports));
   } catch (const std::exception& e) {
     const std::string error = std::string("cannot listen: ") + e.what();
-    spdlog::error("reload: {}; the running configuration stays", error);
+    log_reload_failure(error);
     sd_notify("READY=1\nSTATUS=serving");
     return error;
   }
