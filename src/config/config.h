@@ -173,6 +173,28 @@ struct AgentConfig {
 /// Where a cluster's membership comes from (docs/configuration.md, `discovery`).
 enum class DiscoveryType : uint8_t { kStatic, kDns, kEtcd, kFile };
 
+/// TLS to etcd: a `tls` mapping beside the etcd endpoints (docs/discovery.md, "etcd with TLS
+/// and authentication"). Its presence makes every endpoint TLS.
+struct EtcdTlsConfig {
+  bool enabled = false;
+  std::string ca_file;  ///< Resolved path; empty: the system's trust store.
+  Position ca_file_at;
+  /// Offered to etcd (its --client-cert-auth); `cert` empty: none.
+  TlsCertificateFiles client_certificate;
+  std::string sni;  ///< Name sent and verified; empty: each endpoint's host.
+
+  bool operator==(const EtcdTlsConfig&) const = default;
+};
+
+/// etcd authentication: an `auth` mapping beside the etcd endpoints. The password stays in its
+/// file (read at each authentication, never logged); the loader only checks it can be read.
+struct EtcdAuthConfig {
+  std::string username;       ///< Empty: no authentication.
+  std::string password_file;  ///< Resolved path.
+
+  bool operator==(const EtcdAuthConfig&) const = default;
+};
+
 struct DiscoveryConfig {
   DiscoveryType type = DiscoveryType::kStatic;
   /// Publish an empty membership when the source reports one; false keeps the last good one.
@@ -184,8 +206,11 @@ struct DiscoveryConfig {
   Nanos min_ttl{std::chrono::seconds(1)};
   Nanos max_ttl{std::chrono::minutes(5)};
   // etcd
-  std::vector<std::string> endpoints;  ///< Canonical "host:port".
-  std::string prefix;                  ///< Key prefix, e.g. "/fulcrum/api/".
+  /// Canonical "host:port", or "https://host:port" for TLS (every one when `etcd_tls` is set).
+  std::vector<std::string> endpoints;
+  std::string prefix;  ///< Key prefix, e.g. "/fulcrum/api/".
+  EtcdTlsConfig etcd_tls;
+  EtcdAuthConfig etcd_auth;
   // file: resolved against the configuration file's directory.
   std::string path;
 
@@ -239,7 +264,10 @@ struct AdminConfig {
 /// `health_sharing` section is present.
 struct HealthSharingConfig {
   bool enabled = false;
-  std::vector<std::string> endpoints;  ///< etcd, canonical "host:port".
+  /// etcd, canonical "host:port", or "https://host:port" for TLS (every one when `tls` is set).
+  std::vector<std::string> endpoints;
+  EtcdTlsConfig tls;
+  EtcdAuthConfig auth;
   std::string prefix = "/fulcrum/health/";
   /// Live instances (this one included) that must report a server down for it to be down here.
   uint32_t quorum = 2;

@@ -5,6 +5,7 @@
 #include <array>
 #include <filesystem>
 
+#include "config/etcd.h"
 #include "config/sections.h"
 #include "config/values.h"
 
@@ -23,7 +24,8 @@ constexpr std::array kKeyOwners{
     KeyOwner{"name", DiscoveryType::kDns},      KeyOwner{"port", DiscoveryType::kDns},
     KeyOwner{"resolvers", DiscoveryType::kDns}, KeyOwner{"min_ttl", DiscoveryType::kDns},
     KeyOwner{"max_ttl", DiscoveryType::kDns},   KeyOwner{"endpoints", DiscoveryType::kEtcd},
-    KeyOwner{"prefix", DiscoveryType::kEtcd},   KeyOwner{"path", DiscoveryType::kFile}};
+    KeyOwner{"prefix", DiscoveryType::kEtcd},   KeyOwner{"path", DiscoveryType::kFile},
+    KeyOwner{"tls", DiscoveryType::kEtcd},      KeyOwner{"auth", DiscoveryType::kEtcd}};
 
 std::string type_name(DiscoveryType type) {
   return std::string(kTypes[static_cast<std::size_t>(type)]);
@@ -89,8 +91,10 @@ void read_dns(const Source& source, const MapReader& m, DiscoveryConfig& d) {
 }
 
 void read_etcd(const Source& source, const MapReader& m, DiscoveryConfig& d) {
+  if (const Field* f = m.find("tls")) d.etcd_tls = read_etcd_tls(source, *f);
+  if (const Field* f = m.find("auth")) d.etcd_auth = read_etcd_auth(source, *f);
   for (const Field& item : read_list(source, m.require("endpoints"))) {
-    d.endpoints.push_back(read_address(source, item));
+    d.endpoints.push_back(read_etcd_endpoint(source, item, d.etcd_tls));
   }
   const Field& prefix = m.require("prefix");
   d.prefix = read_string(source, prefix);

@@ -5,6 +5,7 @@
 
 #include <climits>
 
+#include "config/etcd.h"
 #include "config/sections.h"
 #include "config/values.h"
 
@@ -40,14 +41,10 @@ HealthSharingConfig read_health_sharing(const Source& source, const Field& field
   const MapReader m(source, field, schema::kHealthSharing);
   HealthSharingConfig sharing;
   sharing.enabled = true;
+  if (const Field* f = m.find("tls")) sharing.tls = read_etcd_tls(source, *f);
+  if (const Field* f = m.find("auth")) sharing.auth = read_etcd_auth(source, *f);
   for (const Field& item : read_list(source, m.require("etcd"))) {
-    const std::string text = read_string(source, item);
-    std::string reason;
-    const auto host_port = parse_host_port(text, 1, &reason);
-    if (!host_port) {
-      source.fail(item.mark(), fmt::format("invalid etcd address '{}': {}", text, reason));
-    }
-    sharing.endpoints.push_back(host_port->to_string());
+    sharing.endpoints.push_back(read_etcd_endpoint(source, item, sharing.tls));
   }
   if (const Field* f = m.find("prefix")) {
     sharing.prefix = read_string(source, *f);

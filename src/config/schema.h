@@ -51,12 +51,14 @@ inline constexpr std::string_view kTlsCertificateKeys[] = {"cert", "key"};
 inline constexpr std::string_view kTlsClusterKeys[] = {"enabled", "verify", "ca_file", "sni",
                                                        "alpn"};
 inline constexpr std::string_view kDiscoveryKeys[] = {
-    "type",    "allow_empty", "name",      "port",   "resolvers",
-    "min_ttl", "max_ttl",     "endpoints", "prefix", "path"};
+    "type",    "allow_empty", "name",   "port", "resolvers", "min_ttl",
+    "max_ttl", "endpoints",   "prefix", "path", "tls",       "auth"};
 inline constexpr std::string_view kAccessLogKeys[] = {"enabled", "format", "path"};
 inline constexpr std::string_view kAdminKeys[] = {"listen", "token_file", "state_file"};
 inline constexpr std::string_view kHealthSharingKeys[] = {"etcd", "prefix", "quorum", "instance",
-                                                          "ttl"};
+                                                          "ttl",  "tls",    "auth"};
+inline constexpr std::string_view kEtcdTlsKeys[] = {"ca_file", "cert", "key", "sni"};
+inline constexpr std::string_view kEtcdAuthKeys[] = {"username", "password_file"};
 
 inline constexpr Section kTopLevel{"top level", kTopLevelKeys};
 inline constexpr Section kListener{"listener", kListenerKeys};
@@ -77,6 +79,8 @@ inline constexpr Section kDiscovery{"cluster discovery", kDiscoveryKeys};
 inline constexpr Section kAccessLog{"access_log", kAccessLogKeys};
 inline constexpr Section kAdmin{"admin", kAdminKeys};
 inline constexpr Section kHealthSharing{"health_sharing", kHealthSharingKeys};
+inline constexpr Section kEtcdTls{"etcd tls", kEtcdTlsKeys};
+inline constexpr Section kEtcdAuth{"etcd auth", kEtcdAuthKeys};
 inline constexpr Section kHealthCheck{"cluster health_check", kHealthCheckKeys};
 inline constexpr Section kAgent{"cluster agent", kAgentKeys};
 inline constexpr Section kOutlier{"cluster outlier", kOutlierKeys};
@@ -86,6 +90,6 @@ inline constexpr Section kAllSections[] = {
     kRouteMatch, kCluster,       kServer,           kPassive,        kClusterTimeouts,
     kPool,       kClusterLimits, kAccessLog,        kHealthCheck,    kAgent,
     kOutlier,    kAdmin,         kTlsListener,      kTlsCertificate, kTlsCluster,
-    kDiscovery,  kHealthSharing};
+    kDiscovery,  kHealthSharing, kEtcdTls,          kEtcdAuth};
 
 }  // namespace fulcrum::config::schema

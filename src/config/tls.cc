@@ -17,15 +17,6 @@ constexpr std::size_t kMaxProtocolBytes = 255;  // ALPN's one-byte length.
 constexpr auto kMinRotation = std::chrono::seconds(1);
 constexpr auto kMaxRotation = std::chrono::hours(24 * 7);  // RFC 8446's ticket lifetime cap.
 
-// Relative to the configuration file, so a configuration and its certificates move together.
-std::string read_path(const Source& source, const Field& field) {
-  const std::string text = read_string(source, field);
-  if (text.empty()) source.fail(field.mark(), "expected a file path, got an empty string");
-  std::filesystem::path path(text);
-  if (path.is_relative()) path = std::filesystem::path(source.name()).parent_path() / path;
-  return path.lexically_normal().string();
-}
-
 std::vector<std::string> read_alpn(const Source& source, const Field& field) {
   std::vector<std::string> protocols;
   for (const Field& item : read_list(source, field, /*allow_empty=*/true)) {
@@ -55,6 +46,15 @@ TlsCertificateFiles read_certificate(const Source& source, const Field& item) {
 }
 
 }  // namespace
+
+// Relative to the configuration file, so a configuration and its certificates move together.
+std::string read_path(const Source& source, const Field& field) {
+  const std::string text = read_string(source, field);
+  if (text.empty()) source.fail(field.mark(), "expected a file path, got an empty string");
+  std::filesystem::path path(text);
+  if (path.is_relative()) path = std::filesystem::path(source.name()).parent_path() / path;
+  return path.lexically_normal().string();
+}
 
 TlsListenerConfig read_listener_tls(const Source& source, const Field& field, ListenerMode mode) {
   const MapReader m(source, field, schema::kTlsListener);

@@ -9,6 +9,9 @@
 
 namespace fulcrum::config::detail {
 
+/// A file path, resolved against the configuration file's directory; never empty.
+std::string read_path(const Source& source, const Field& field);
+
 /// A listener's `tls` mapping; `mode` chooses the ALPN default (http/1.1 for http, none for tcp).
 TlsListenerConfig read_listener_tls(const Source& source, const Field& field, ListenerMode mode);
 

@@ -2,17 +2,21 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <asio/ip/address.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <charconv>
+#include <fstream>
 #include <tuple>
 
 #include "http/body_framing.h"
 #include "http/message.h"
+#include "net/connect.h"
 #include "net/connect_by_name.h"
 #include "net/deadline.h"
 #include "net/no_throw.h"
@@ -24,6 +28,7 @@ using asio::ip::tcp;
 
 /// Bounds an answer's body held in memory (a range of a large prefix is still far below this).
 constexpr std::size_t kMaxAnswerBytes = 64 * 1024 * 1024;
+constexpr std::string_view kAuthenticatePath = "/v3/auth/authenticate";
 /// Bounds one watch message (one line of the stream).
 constexpr std::size_t kMaxWatchLineBytes = 64 * 1024 * 1024;
 
@@ -41,13 +46,26 @@ void enable_keepalive(tcp::socket& socket) {
 
 }  // namespace
 
-std::string EtcdEndpoint::to_string() const {
-  const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+/// "host:port" without the scheme: the Host header, and the name TLS checks by default.
+std::string host_port(const EtcdEndpoint& endpoint) {
+  const bool v6 = endpoint.host.find(':') != std::string::npos;
+  return (v6 ? "[" + endpoint.host + "]" : endpoint.host) + ":" + std::to_string(endpoint.port);
 }
+
+std::string EtcdEndpoint::to_string() const { return (tls ? "https://" : "") + host_port(*this); }
 
 std::optional<EtcdEndpoint> parse_etcd_endpoint(std::string_view text, std::string& error) {
   const std::string quoted = "'" + std::string(text) + "'";
+  bool tls = false;
+  if (text.starts_with("https://")) {
+    text.remove_prefix(8);
+    tls = true;
+  } else if (text.starts_with("http://")) {
+    text.remove_prefix(7);
+  } else if (text.find("://") != std::string_view::npos) {
+    error = "etcd endpoint " + quoted + ": the scheme must be http:// or https://";
+    return std::nullopt;
+  }
   const std::size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) {
     error = "etcd endpoint " + quoted + ": expected HOST:PORT";
@@ -73,7 +91,7 @@ std::optional<EtcdEndpoint> parse_etcd_endpoint(std::string_view text, std::stri
     error = "etcd endpoint " + quoted + ": write IPv6 addresses in brackets, as [::1]:2379";
     return std::nullopt;
   }
-  return EtcdEndpoint{.host = std::string(host), .port = static_cast<uint16_t>(port)};
+  return EtcdEndpoint{.host = std::string(host), .port = static_cast<uint16_t>(port), .tls = tls};
 }
 
 std::optional<std::vector<EtcdEndpoint>> parse_etcd_endpoints(std::string_view comma_separated,
@@ -90,18 +108,34 @@ std::optional<std::vector<EtcdEndpoint>> parse_etcd_endpoints(std::string_view c
   return endpoints;
 }
 
+std::optional<std::string> read_etcd_password(const std::string& path, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  std::string password;
+  if (!in || !std::getline(in, password)) {
+    error = "cannot read the etcd password file " + path;
+    return std::nullopt;
+  }
+  if (password.ends_with('\r')) password.pop_back();
+  if (password.empty()) {
+    error = "the etcd password file " + path + " is empty";
+    return std::nullopt;
+  }
+  return password;
+}
+
 /// One HTTP connection with a deadline: when it passes, whatever is pending on the socket ends
 /// with an error. The deadline's state outlives the connection, so a deadline firing as the call
 /// finishes touches nothing destroyed.
 struct EtcdClient::Connection {
   Connection(std::shared_ptr<std::vector<Connection*>> registry,
              const asio::any_io_executor& executor)
-      : registry(std::move(registry)), socket(executor), deadline(executor) {
+      : registry(std::move(registry)), stream(tcp::socket(executor)), deadline(executor) {
     this->registry->push_back(this);
   }
   ~Connection() { std::erase(*registry, this); }
 
-  void arm(std::chrono::milliseconds timeout) { deadline.arm(socket, timeout); }
+  void arm_until(std::chrono::steady_clock::time_point at) { deadline.arm_until(socket(), at); }
+  tcp::socket& socket() { return stream.socket(); }
   void disarm() { deadline.cancel(); }
   bool timed_out() const { return deadline.expired(); }
   std::string failure(std::string_view what, const std::error_code& ec) const {
@@ -111,16 +145,29 @@ struct EtcdClient::Connection {
   }
 
   std::shared_ptr<std::vector<Connection*>> registry;
-  tcp::socket socket;
+  tls::Stream stream;  ///< Plain TCP, or TLS after the handshake.
   net::Deadline deadline;
   std::string endpoint;  ///< For messages.
+  std::string host;      ///< "host:port", for the Host header.
   bool canceled = false;
 };
 
 EtcdClient::EtcdClient(asio::any_io_executor executor, std::vector<EtcdEndpoint> endpoints,
-                       std::chrono::milliseconds timeout)
-    : executor_(std::move(executor)), endpoints_(std::move(endpoints)), timeout_(timeout) {
+                       std::chrono::milliseconds timeout, EtcdAccess access)
+    : executor_(std::move(executor)),
+      endpoints_(std::move(endpoints)),
+      timeout_(timeout),
+      access_(std::move(access)) {
   if (endpoints_.empty()) throw std::invalid_argument("EtcdClient: no endpoints");
+  const bool any_tls = std::any_of(endpoints_.begin(), endpoints_.end(),
+                                   [](const EtcdEndpoint& e) { return e.tls; });
+  if (!any_tls) return;
+  // The gateway speaks HTTP/1.1 without ALPN: none is offered.
+  config::TlsClusterConfig settings{
+      .enabled = true, .ca_file = access_.ca_file, .sni = access_.sni, .alpn = {}};
+  config::TlsCertificateFiles client_certificate{.cert = access_.cert, .key = access_.key};
+  tls_ = std::make_shared<const tls::ClientTlsContext>(
+      settings, access_.cert.empty() ? nullptr : &client_certificate);
 }
 
 EtcdClient::~EtcdClient() = default;
@@ -130,7 +177,7 @@ void EtcdClient::cancel() {
   for (Connection* connection : *open_) {
     std::error_code ec;
     connection->canceled = true;
-    connection->socket.close(ec);
+    connection->socket().close(ec);
   }
 }
 
@@ -138,14 +185,31 @@ asio::awaitable<std::shared_ptr<EtcdClient::Connection>> EtcdClient::connect(Etc
   const EtcdEndpoint& endpoint = endpoints_[current_];
   auto connection = std::make_shared<Connection>(open_, executor_);
   connection->endpoint = endpoint.to_string();
-  connection->arm(timeout_);
+  connection->host = host_port(endpoint);
+  const auto give_up_at = std::chrono::steady_clock::now() + timeout_;
+  connection->arm_until(give_up_at);
   std::error_code ec = co_await net::connect_by_name(
-      connection->socket, endpoint.host, std::to_string(endpoint.port), &connection->deadline);
+      connection->socket(), endpoint.host, std::to_string(endpoint.port), &connection->deadline);
   if (ec || connection->timed_out() || connection->canceled) {
     error = EtcdError::unavailable(connection->failure("etcd " + connection->endpoint, ec));
     co_return nullptr;
   }
-  connection->socket.set_option(tcp::no_delay(true), ec);
+  connection->socket().set_option(tcp::no_delay(true), ec);
+  if (endpoint.tls) {
+    const net::ConnectTarget target{.server = connection->host,
+                                    .tls = tls_.get(),
+                                    .timeout = timeout_,
+                                    .give_up_at = give_up_at};
+    net::Connected connected =
+        co_await net::connect_tls(std::move(connection->socket()), target, connection->deadline);
+    if (!connected || connection->canceled) {
+      error = EtcdError::unavailable("etcd " + connection->endpoint + ": " +
+                                     (connection->canceled ? "canceled" : connected.reason));
+      co_return nullptr;
+    }
+    connection->stream = std::move(*connected.stream);
+    connection->arm_until(give_up_at);  // The TLS step disarmed it.
+  }
   co_return connection;
 }
 
@@ -156,13 +220,16 @@ asio::awaitable<EtcdError> EtcdClient::exchange(Connection& connection, std::str
   std::string request = "POST ";
   request.append(path)
       .append(" HTTP/1.1\r\nHost: ")
-      .append(connection.endpoint)
+      .append(connection.host)
       .append("\r\nContent-Type: application/json\r\nContent-Length: ")
       .append(std::to_string(body.size()))
-      .append("\r\nConnection: close\r\n\r\n")
-      .append(body);
+      .append("\r\nConnection: close\r\n");
+  if (!token_.empty() && path != kAuthenticatePath) {
+    request.append("Authorization: ").append(token_).append("\r\n");
+  }
+  request.append("\r\n").append(body);
   auto [ec, written] =
-      co_await asio::async_write(connection.socket, asio::buffer(request), net::kNoThrow);
+      co_await asio::async_write(connection.stream, asio::buffer(request), net::kNoThrow);
   if (ec) co_return EtcdError::unavailable(connection.failure(what, ec));
 
   // The head.
@@ -173,7 +240,7 @@ asio::awaitable<EtcdError> EtcdClient::exchange(Connection& connection, std::str
   for (;;) {
     std::size_t n = 0;
     std::tie(ec, n) =
-        co_await connection.socket.async_read_some(asio::buffer(chunk), net::kNoThrow);
+        co_await connection.stream.async_read_some(asio::buffer(chunk), net::kNoThrow);
     if (ec) co_return EtcdError::unavailable(connection.failure(what, ec));
     buffer.append(chunk, n);
     const auto result = http::parse_response_head(buffer, "POST", head, parse_error);
@@ -207,8 +274,10 @@ asio::awaitable<EtcdError> EtcdClient::exchange(Connection& connection, std::str
   for (;;) {
     std::size_t n = 0;
     std::tie(ec, n) =
-        co_await connection.socket.async_read_some(asio::buffer(chunk), net::kNoThrow);
-    if (ec == asio::error::eof && framing.end_at_close()) co_return EtcdError{};
+        co_await connection.stream.async_read_some(asio::buffer(chunk), net::kNoThrow);
+    // A TLS peer closing without close_notify: as EOF, the framing decides whether it is whole.
+    const bool closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+    if (closed && framing.end_at_close()) co_return EtcdError{};
     if (ec) co_return EtcdError::unavailable(connection.failure(what, ec));
     if (auto done = feed(std::string_view(chunk, n))) co_return *done;
   }
@@ -216,6 +285,44 @@ asio::awaitable<EtcdError> EtcdClient::exchange(Connection& connection, std::str
 
 asio::awaitable<EtcdError> EtcdClient::call(std::string_view path, const std::string& body,
                                             std::string& answer) {
+  if (authenticates() && token_.empty()) {
+    if (EtcdError error = co_await authenticate()) co_return error;
+  }
+  EtcdError error = co_await call_once(path, body, answer);
+  if (authenticates() && is_invalid_token(error)) {
+    log_token_refused(error);
+    if (EtcdError auth_error = co_await authenticate()) co_return auth_error;
+    error = co_await call_once(path, body, answer);
+  }
+  co_return error;
+}
+
+void EtcdClient::log_token_refused(const EtcdError& error) const {
+  // Expected when the token outlived etcd's --auth-token-ttl: worth a line, not a warning.
+  spdlog::info("etcd {}: token refused ({}); authenticating again as '{}'",
+               current_endpoint().to_string(), error.message, access_.username);
+}
+
+asio::awaitable<EtcdError> EtcdClient::authenticate() {
+  std::string reason;
+  const auto password = read_etcd_password(access_.password_file, reason);
+  if (!password) co_return EtcdError{.kind = EtcdError::Kind::kServer, .message = reason};
+  std::string answer;
+  std::string token;
+  // The old token stays in use meanwhile: calls running alongside (health_sharing's) go on.
+  EtcdError error = co_await call_once(kAuthenticatePath,
+                                       authenticate_request(access_.username, *password), answer);
+  if (!error) error = parse_authenticate_answer(answer, token);
+  if (!error) {
+    token_ = std::move(token);
+  } else if (error.kind != EtcdError::Kind::kUnavailable) {
+    error.message = "etcd authentication as '" + access_.username + "' failed: " + error.message;
+  }
+  co_return error;
+}
+
+asio::awaitable<EtcdError> EtcdClient::call_once(std::string_view path, const std::string& body,
+                                                 std::string& answer) {
   EtcdError error;
   const uint64_t cancellations = cancellations_;
   // Each endpoint once, starting with the current one; an unreachable one is skipped for good.
@@ -301,6 +408,22 @@ asio::awaitable<EtcdError> EtcdClient::lease_revoke(int64_t id) {
 
 asio::awaitable<EtcdError> EtcdClient::watch(std::string prefix, int64_t start_revision,
                                              WatchHandler on_message) {
+  if (authenticates() && token_.empty()) {
+    if (EtcdError error = co_await authenticate()) co_return error;
+  }
+  bool delivered = false;
+  EtcdError error = co_await watch_once(prefix, start_revision, on_message, delivered);
+  // A refused token is the stream's first answer: nothing was delivered, so no change is lost.
+  if (authenticates() && is_invalid_token(error) && !delivered) {
+    log_token_refused(error);
+    if (EtcdError auth_error = co_await authenticate()) co_return auth_error;
+    error = co_await watch_once(prefix, start_revision, on_message, delivered);
+  }
+  co_return error;
+}
+
+asio::awaitable<EtcdError> EtcdClient::watch_once(const std::string& prefix, int64_t start_revision,
+                                                  const WatchHandler& on_message, bool& delivered) {
   EtcdError error;
   const uint64_t cancellations = cancellations_;
   auto connection = co_await connect(error);
@@ -309,7 +432,7 @@ asio::awaitable<EtcdError> EtcdClient::watch(std::string prefix, int64_t start_r
     if (cancellations == cancellations_) next_endpoint();
     co_return error;
   }
-  enable_keepalive(connection->socket);
+  enable_keepalive(connection->socket());
   int status = 0;
   std::string pending;  // Bytes of the message being received: messages end with '\n'.
   std::string error_body;
@@ -333,6 +456,7 @@ asio::awaitable<EtcdError> EtcdClient::watch(std::string prefix, int64_t start_r
           if (line.find_first_not_of(" \r\t") == std::string_view::npos) continue;
           WatchMessage message;
           if (EtcdError e = parse_watch_message(line, message)) return e;
+          delivered = true;
           on_message(message);
         }
         pending.erase(0, line_start);

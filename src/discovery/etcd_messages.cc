@@ -194,6 +194,10 @@ std::string lease_grant_request(int64_t ttl_seconds) {
 
 std::string lease_id_request(int64_t id) { return json{{"ID", std::to_string(id)}}.dump(); }
 
+std::string authenticate_request(std::string_view name, std::string_view password) {
+  return json{{"name", name}, {"password", password}}.dump();
+}
+
 std::string watch_request(std::string_view prefix, int64_t start_revision) {
   json create{{"key", base64_encode(prefix)},
               {"range_end", base64_encode(prefix_range_end(prefix))}};
@@ -206,9 +210,16 @@ EtcdError parse_error_answer(int status, std::string_view body) {
   try {
     const auto answer = parse_object(body);
     if (!answer || !answer->contains("error")) {
-      return bad_answer("HTTP status " + std::to_string(status), body);
+      EtcdError error = bad_answer("HTTP status " + std::to_string(status), body);
+      if (status == 401) {
+        error.kind = EtcdError::Kind::kServer;
+        error.grpc_code = kGrpcUnauthenticated;
+      }
+      return error;
     }
-    return error_from(*answer);
+    EtcdError error = error_from(*answer);
+    if (status == 401 && error.grpc_code == 0) error.grpc_code = kGrpcUnauthenticated;
+    return error;
   } catch (const nlohmann::json::exception& e) {
     return bad_answer(std::string("error answer: ") + e.what(), body);
   }
@@ -262,6 +273,28 @@ EtcdError parse_lease_grant_answer(std::string_view body, EtcdLease& out) {
     return {};
   } catch (const nlohmann::json::exception& e) {
     return bad_answer(std::string("lease grant: ") + e.what(), body);
+  }
+}
+
+bool is_invalid_token(const EtcdError& error) {
+  return error.kind == EtcdError::Kind::kServer &&
+         (error.grpc_code == kGrpcUnauthenticated ||
+          error.message.find("invalid auth token") != std::string::npos);
+}
+
+EtcdError parse_authenticate_answer(std::string_view body, std::string& token) {
+  // nlohmann throws on a field of an unexpected type.
+  try {
+    const auto answer = parse_object(body);
+    if (!answer) return bad_answer("authenticate: not a JSON object", body);
+    const auto it = answer->find("token");
+    if (it == answer->end() || !it->is_string() || it->get<std::string>().empty()) {
+      return bad_answer("authenticate: no token", body);
+    }
+    token = it->get<std::string>();
+    return {};
+  } catch (const nlohmann::json::exception& e) {
+    return bad_answer(std::string("authenticate: ") + e.what(), body);
   }
 }
 

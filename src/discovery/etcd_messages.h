@@ -46,6 +46,11 @@ struct EtcdError {
 
 /// gRPC status code etcd uses for a missing lease (and other missing things).
 inline constexpr int kGrpcNotFound = 5;
+/// gRPC status code of an invalid or expired token (HTTP 401 through the gateway).
+inline constexpr int kGrpcUnauthenticated = 16;
+
+/// etcd refused the token sent ("etcdserver: invalid auth token"): authenticating again helps.
+bool is_invalid_token(const EtcdError& error);
 
 struct EtcdKeyValue {
   std::string key;
@@ -90,8 +95,10 @@ std::string write_batch_request(const std::vector<EtcdWrite>& writes, int64_t le
 std::string lease_grant_request(int64_t ttl_seconds);
 std::string lease_id_request(int64_t id);  ///< keepalive and revoke
 std::string watch_request(std::string_view prefix, int64_t start_revision);
+std::string authenticate_request(std::string_view name, std::string_view password);
 
-/// An error answer (any status but 200): {"error": ..., "message": ..., "code": N}.
+/// An error answer (any status but 200): {"error": ..., "message": ..., "code": N}. A 401
+/// without a code is kGrpcUnauthenticated.
 EtcdError parse_error_answer(int status, std::string_view body);
 
 // Successful answers; kProtocol errors when the JSON is not what etcd sends.
@@ -99,6 +106,8 @@ EtcdError parse_range_answer(std::string_view body, EtcdRangeResult& out);
 /// put and deleterange: the header's revision.
 EtcdError parse_revision_answer(std::string_view body, int64_t& revision);
 EtcdError parse_lease_grant_answer(std::string_view body, EtcdLease& out);
+/// POST /v3/auth/authenticate's answer: {"header": .., "token": ".."}.
+EtcdError parse_authenticate_answer(std::string_view body, std::string& token);
 /// The keepalive stream's single message: {"result": {"ID": .., "TTL": ..}}.
 EtcdError parse_lease_keepalive_answer(std::string_view body, EtcdLease& out);
 

@@ -76,7 +76,7 @@ std::optional<DiscoveredServer> parse_etcd_server(std::string_view key, std::str
 
 struct EtcdSource::Run {
   Run(asio::io_context& io, const EtcdSourceOptions& options, MembershipCallback on_change)
-      : client(io.get_executor(), options.endpoints, options.request_timeout),
+      : client(io.get_executor(), options.endpoints, options.request_timeout, options.access),
         timer(io),
         options(options),
         on_change(std::move(on_change)) {}
@@ -194,8 +194,9 @@ EtcdSource::EtcdSource(EtcdSourceOptions options) : options_(std::move(options))
 EtcdSource::~EtcdSource() { stop(); }
 
 std::unique_ptr<EtcdSource> EtcdSource::create(const std::vector<std::string>& endpoints,
-                                               std::string prefix, std::string& error) {
-  EtcdSourceOptions options{.prefix = std::move(prefix)};
+                                               std::string prefix, EtcdAccess access,
+                                               std::string& error) {
+  EtcdSourceOptions options{.access = std::move(access), .prefix = std::move(prefix)};
   for (const std::string& text : endpoints) {
     auto endpoint = parse_etcd_endpoint(text, error);
     if (!endpoint) return nullptr;
@@ -213,16 +214,31 @@ std::unique_ptr<EtcdSource> EtcdSource::create(const std::vector<std::string>& e
 }
 
 std::unique_ptr<Source> make_etcd_source(const std::vector<std::string>& endpoints,
-                                         std::string prefix) {
+                                         std::string prefix, EtcdAccess access) {
   std::string error;
-  auto source = EtcdSource::create(endpoints, std::move(prefix), error);
+  auto source = EtcdSource::create(endpoints, std::move(prefix), std::move(access), error);
   if (!source) throw std::runtime_error(error);
   return source;
 }
 
+EtcdAccess etcd_access(const config::EtcdTlsConfig& tls, const config::EtcdAuthConfig& auth) {
+  return EtcdAccess{.ca_file = tls.ca_file,
+                    .cert = tls.client_certificate.cert,
+                    .key = tls.client_certificate.key,
+                    .sni = tls.sni,
+                    .username = auth.username,
+                    .password_file = auth.password_file};
+}
+
 void EtcdSource::start(asio::io_context& io, MembershipCallback on_change) {
   stop();
-  run_ = std::make_shared<Run>(io, options_, std::move(on_change));
+  try {
+    run_ = std::make_shared<Run>(io, options_, std::move(on_change));
+  } catch (const tls::TlsError& e) {
+    // The loader checked these files; one changed since. Nothing is discovered: say why.
+    spdlog::error("etcd discovery {}: {}", options_.prefix, e.what());
+    return;
+  }
   asio::co_spawn(io, run_->loop(run_), asio::detached);
 }
 

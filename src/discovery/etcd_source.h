@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.h"
 #include "discovery/etcd_client.h"
 #include "discovery/source.h"
 
@@ -21,6 +22,7 @@ namespace fulcrum::discovery {
 
 struct EtcdSourceOptions {
   std::vector<EtcdEndpoint> endpoints;
+  EtcdAccess access;   ///< TLS and authentication.
   std::string prefix;  ///< A '/' is added when it does not end with one.
   std::chrono::milliseconds request_timeout = EtcdClient::kDefaultTimeout;
   /// Between attempts while etcd is unreachable: doubling from the first to the second.
@@ -39,10 +41,11 @@ class EtcdSource final : public Source {
   explicit EtcdSource(EtcdSourceOptions options);
   ~EtcdSource() override;
 
-  /// For the discovery service: endpoints as "host:port" strings. Null with `error` set when
-  /// one is malformed or there is none.
+  /// For the discovery service: endpoints as "host:port" or "https://host:port" strings. Null
+  /// with `error` set when one is malformed or there is none.
   static std::unique_ptr<EtcdSource> create(const std::vector<std::string>& endpoints,
-                                            std::string prefix, std::string& error);
+                                            std::string prefix, EtcdAccess access,
+                                            std::string& error);
 
   void start(asio::io_context& io, MembershipCallback on_change) override;
   void stop() override;
@@ -57,6 +60,9 @@ class EtcdSource final : public Source {
 
 /// EtcdSource::create for the discovery service: throws std::runtime_error with the reason.
 std::unique_ptr<Source> make_etcd_source(const std::vector<std::string>& endpoints,
-                                         std::string prefix);
+                                         std::string prefix, EtcdAccess access = {});
+
+/// The client's view of a configuration's etcd `tls` and `auth` (discovery, health_sharing).
+EtcdAccess etcd_access(const config::EtcdTlsConfig& tls, const config::EtcdAuthConfig& auth);
 
 }  // namespace fulcrum::discovery

@@ -9,6 +9,7 @@
 #include <asio/use_awaitable.hpp>
 #include <future>
 
+#include "discovery/etcd_source.h"
 #include "generation/generation.h"
 #include "net/no_throw.h"
 
@@ -47,7 +48,9 @@ HealthSharing::HealthSharing(config::HealthSharingConfig config, std::vector<Tar
                              HealthSharing* previous)
     : config_(std::move(config)),
       targets_(std::move(targets)),
-      etcd_(io_->get_executor(), parse_endpoints(config_.endpoints)),
+      etcd_(io_->get_executor(), parse_endpoints(config_.endpoints),
+            discovery::EtcdClient::kDefaultTimeout,
+            discovery::etcd_access(config_.tls, config_.auth)),
       peers_(config_.instance) {
   if (previous != nullptr && previous->config_ == config_) {
     lease_ = previous->lease_;
@@ -102,7 +105,7 @@ void HealthSharing::stop(bool leave) {
 
 asio::awaitable<void> HealthSharing::revoke() {
   discovery::EtcdClient client(io_->get_executor(), parse_endpoints(config_.endpoints),
-                               kRevokeTimeout);
+                               kRevokeTimeout, discovery::etcd_access(config_.tls, config_.auth));
   if (const auto error = co_await client.lease_revoke(lease_)) {
     spdlog::warn("health sharing: cannot revoke lease {:x}: {} (the reports leave when it expires)",
                  lease_, error.message);

@@ -31,6 +31,8 @@ Connected tls_failure(const ConnectTarget& target, const Deadline& deadline, std
                    "TLS handshake failed: " + detail};
 }
 
+}  // namespace
+
 /// The client side of TLS over the connected `socket`, the handshake within the target's
 /// timeout. Nothing of the request was sent when it fails, so the request moves on like after a
 /// refused connection.
@@ -55,8 +57,6 @@ asio::awaitable<Connected> connect_tls(asio::ip::tcp::socket socket, const Conne
   stream.socket().close(ignored);
   co_return tls_failure(target, deadline, std::move(detail));
 }
-
-}  // namespace
 
 asio::awaitable<Connected> connect(asio::any_io_executor executor, ConnectTarget target,
                                    Deadline& deadline) {

@@ -54,4 +54,10 @@ struct Connected {
 asio::awaitable<Connected> connect(asio::any_io_executor executor, ConnectTarget target,
                                    Deadline& deadline);
 
+/// The TLS step alone, over a `socket` the caller connected itself (the etcd client connects by
+/// name): the client handshake with `target.tls`, within `target.timeout` and `give_up_at`.
+/// Only target.server, tls_name, cluster, tls, timeout and give_up_at are used.
+asio::awaitable<Connected> connect_tls(asio::ip::tcp::socket socket, const ConnectTarget& target,
+                                       Deadline& deadline);
+
 }  // namespace fulcrum::net

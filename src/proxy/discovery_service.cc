@@ -23,7 +23,8 @@ std::unique_ptr<discovery::Source> make_source(const config::DiscoveryConfig& co
     case config::DiscoveryType::kFile:
       return std::make_unique<discovery::FileSource>(config.path);
     case config::DiscoveryType::kEtcd:
-      return discovery::make_etcd_source(config.endpoints, config.prefix);
+      return discovery::make_etcd_source(config.endpoints, config.prefix,
+                                         discovery::etcd_access(config.etcd_tls, config.etcd_auth));
     case config::DiscoveryType::kStatic:
       break;
   }

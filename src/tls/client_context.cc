@@ -5,10 +5,14 @@
 #include <openssl/x509v3.h>
 
 #include <system_error>
+#include <vector>
+
+#include "tls/certificate.h"
 
 namespace fulcrum::tls {
 
-ClientTlsContext::ClientTlsContext(const config::TlsClusterConfig& config)
+ClientTlsContext::ClientTlsContext(const config::TlsClusterConfig& config,
+                                   const config::TlsCertificateFiles* client_certificate)
     : context_(SSL_CTX_new(TLS_client_method())), sni_(config.sni), verify_(config.verify) {
   if (!context_) throw TlsError("cannot create a TLS context: " + take_openssl_errors());
   SSL_CTX* ctx = context_.get();
@@ -30,6 +34,25 @@ ClientTlsContext::ClientTlsContext(const config::TlsClusterConfig& config)
     // Unlike most of OpenSSL, 0 means success here.
     if (SSL_CTX_set_alpn_protos(ctx, wire.data(), static_cast<unsigned int>(wire.size())) != 0) {
       throw TlsError("cannot set ALPN protocols: " + take_openssl_errors());
+    }
+  }
+  if (client_certificate != nullptr) use_client_certificate(*client_certificate);
+}
+
+void ClientTlsContext::use_client_certificate(const config::TlsCertificateFiles& files) {
+  const std::vector<X509Ptr> chain = load_certificate_chain(files.cert);
+  const EvpPkeyPtr key = load_private_key(files.key);
+  check_key_matches(chain.front().get(), key.get(), files.cert, files.key);
+  SSL_CTX* ctx = context_.get();
+  ERR_clear_error();
+  if (SSL_CTX_use_certificate(ctx, chain.front().get()) != 1 ||
+      SSL_CTX_use_PrivateKey(ctx, key.get()) != 1) {
+    throw TlsError(files.cert + ": cannot use the client certificate: " + take_openssl_errors());
+  }
+  for (std::size_t i = 1; i < chain.size(); ++i) {
+    if (SSL_CTX_add1_chain_cert(ctx, chain[i].get()) != 1) {
+      throw TlsError(files.cert +
+                     ": cannot use an intermediate certificate: " + take_openssl_errors());
     }
   }
 }

@@ -13,8 +13,11 @@ namespace fulcrum::tls {
 
 class ClientTlsContext {
  public:
-  /// Throws TlsError when the CA file cannot be used (naming it and the reason).
-  explicit ClientTlsContext(const config::TlsClusterConfig& config);
+  /// Throws TlsError when the CA file cannot be used (naming it and the reason). With
+  /// `client_certificate`, every handshake offers that certificate, for servers that ask for one
+  /// (etcd's --client-cert-auth); a file that cannot be used throws TlsError naming it.
+  explicit ClientTlsContext(const config::TlsClusterConfig& config,
+                            const config::TlsCertificateFiles* client_certificate = nullptr);
 
   /// A fresh SSL object for the client side of a handshake with the server `host` (a name or
   /// an IP address, without port or brackets). The name checked against the certificate, and
@@ -26,6 +29,8 @@ class ClientTlsContext {
   bool verifies() const { return verify_; }
 
  private:
+  void use_client_certificate(const config::TlsCertificateFiles& files);
+
   SslCtxPtr context_;
   std::string sni_;
   bool verify_;

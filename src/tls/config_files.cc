@@ -31,6 +31,24 @@ void check_certificate(const config::Config& config, const config::TlsCertificat
   }
 }
 
+void check_ca_file_at(const config::Config& config, const std::string& path, config::Position at,
+                      config::ConfigErrors& errors) {
+  try {
+    check_ca_file(path);
+  } catch (const TlsError& e) {
+    errors.add(error_at(config, at, e));
+  }
+}
+
+// etcd's `tls` (discovery and health_sharing): the CA file and the client certificate.
+void check_etcd_tls(const config::Config& config, const config::EtcdTlsConfig& tls,
+                    config::ConfigErrors& errors) {
+  if (!tls.ca_file.empty()) check_ca_file_at(config, tls.ca_file, tls.ca_file_at, errors);
+  if (!tls.client_certificate.cert.empty()) {
+    check_certificate(config, tls.client_certificate, errors);
+  }
+}
+
 config::Config checked(config::Config config, config::ConfigErrors& errors) {
   check_config_files(config, errors);
   errors.throw_if_any();
@@ -53,6 +71,10 @@ void check_config_files(const config::Config& config, config::ConfigErrors& erro
       check_certificate(config, files, errors);
     }
   }
+  for (const config::ClusterConfig& cluster : config.clusters) {
+    check_etcd_tls(config, cluster.discovery.etcd_tls, errors);
+  }
+  check_etcd_tls(config, config.health_sharing.tls, errors);
 }
 
 void check_config_files(const config::Config& config) {

@@ -9,6 +9,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <cstdio>
+#include <fstream>
 #include <optional>
 
 #include "discovery/etcd_process.h"
@@ -306,6 +307,51 @@ TEST(EtcdMessagesTest, Endpoints) {
   EXPECT_FALSE(parse_etcd_endpoints("10.0.0.1:0", error));
   EXPECT_FALSE(parse_etcd_endpoints("a:1,", error));
   EXPECT_FALSE(parse_etcd_endpoints("::1:2379", error));
+}
+
+TEST(EtcdMessagesTest, EndpointUrlsAsEtcdctlTakesThem) {
+  std::string error;
+  const auto list =
+      parse_etcd_endpoints("http://10.0.0.1:2379,https://etcd-b:2379,https://[::1]:2380", error);
+  ASSERT_TRUE(list) << error;
+  EXPECT_EQ((*list)[0], (EtcdEndpoint{"10.0.0.1", 2379, false}));
+  EXPECT_EQ((*list)[1], (EtcdEndpoint{"etcd-b", 2379, true}));
+  EXPECT_EQ((*list)[2].to_string(), "https://[::1]:2380");
+  EXPECT_EQ((*list)[0].to_string(), "10.0.0.1:2379");
+  EXPECT_FALSE(parse_etcd_endpoint("unix://etcd:2379", error));
+  EXPECT_EQ(error, "etcd endpoint 'unix://etcd:2379': the scheme must be http:// or https://");
+  EXPECT_FALSE(parse_etcd_endpoint("https://etcd", error));
+  EXPECT_EQ(error, "etcd endpoint 'https://etcd': expected HOST:PORT");
+}
+
+TEST(EtcdMessagesTest, RefusedTokens) {
+  // etcd 3.4's gateway: 401 with the gRPC code.
+  const EtcdError refused = parse_error_answer(
+      401,
+      R"({"error":"etcdserver: invalid auth token","code":16,"message":"etcdserver: invalid auth token"})");
+  EXPECT_TRUE(is_invalid_token(refused));
+  EXPECT_FALSE(is_invalid_token(parse_error_answer(
+      400,
+      R"({"error":"etcdserver: authentication failed, invalid user ID or password","code":3})")));
+  EXPECT_TRUE(is_invalid_token(parse_error_answer(401, "Unauthorized")));
+  std::string token;
+  EXPECT_FALSE(parse_authenticate_answer(R"({"header":{},"token":"abc.12"})", token));
+  EXPECT_EQ(token, "abc.12");
+  EXPECT_TRUE(parse_authenticate_answer(R"({"header":{}})", token));
+  EXPECT_EQ(authenticate_request("root", "p\"w"), R"({"name":"root","password":"p\"w"})");
+}
+
+TEST(EtcdMessagesTest, PasswordFileFirstLine) {
+  const std::string path = ::testing::TempDir() + "/fulcrum-etcd-password";
+  std::string error;
+  { std::ofstream(path) << "s3cret\r\nignored\n"; }
+  EXPECT_EQ(read_etcd_password(path, error), "s3cret");
+  { std::ofstream(path) << "\n"; }
+  EXPECT_FALSE(read_etcd_password(path, error));
+  EXPECT_EQ(error, "the etcd password file " + path + " is empty");
+  std::remove(path.c_str());
+  EXPECT_FALSE(read_etcd_password(path, error));
+  EXPECT_EQ(error, "cannot read the etcd password file " + path);
 }
 
 }  // namespace

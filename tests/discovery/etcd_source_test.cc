@@ -234,10 +234,10 @@ TEST(EtcdServerTest, KeysAndValues) {
 
 TEST(EtcdServerTest, CreateChecksItsArguments) {
   std::string error;
-  EXPECT_TRUE(EtcdSource::create({"127.0.0.1:2379", "etcd:2379"}, "/fulcrum/api/", error));
-  EXPECT_FALSE(EtcdSource::create({}, "/fulcrum/api/", error));
-  EXPECT_FALSE(EtcdSource::create({"127.0.0.1"}, "/fulcrum/api/", error));
-  EXPECT_FALSE(EtcdSource::create({"127.0.0.1:2379"}, "/", error));
+  EXPECT_TRUE(EtcdSource::create({"127.0.0.1:2379", "etcd:2379"}, "/fulcrum/api/", {}, error));
+  EXPECT_FALSE(EtcdSource::create({}, "/fulcrum/api/", {}, error));
+  EXPECT_FALSE(EtcdSource::create({"127.0.0.1"}, "/fulcrum/api/", {}, error));
+  EXPECT_FALSE(EtcdSource::create({"127.0.0.1:2379"}, "/", {}, error));
 }
 
 }  // namespace

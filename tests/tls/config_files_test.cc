@@ -117,6 +117,19 @@ TEST_F(ConfigFilesTest, CaFileErrors) {
       at("9:52") + path("empty.pem") + ": no PEM certificate found (expected BEGIN CERTIFICATE)");
 }
 
+TEST_F(ConfigFilesTest, EtcdTlsFilesAreCheckedAtTheirPositions) {
+  const std::string sharing = "health_sharing: { etcd: [127.0.0.1:2379], tls: { ";
+  EXPECT_EQ(error_of(kServerPair, sharing + "ca_file: nowhere.pem } }\n"),
+            at("9:59") + path("nowhere.pem") + ": cannot open: No such file or directory");
+  EXPECT_EQ(error_of(kServerPair, sharing + "cert: server.pem, key: ca.pem } }\n"),
+            at("9:73") + path("ca.pem") +
+                ": no usable PEM private key: unsupported (No supported data to decode. Input "
+                "type: PEM)");
+  EXPECT_EQ(
+      error_of(kServerPair, sharing + "ca_file: ca.pem, cert: server.pem, key: server.key } }\n"),
+      "(loaded without error)");
+}
+
 TEST_F(ConfigFilesTest, ParseErrorsAndFileErrorsAreListedTogetherInFileOrder) {
   EXPECT_EQ(error_of("      certificates: [{ cert: missing.pem, key: server.key }]\n",
                      "    retries: many\n"),
