@@ -91,6 +91,31 @@ int main(int argc, char** argv) {
   app.add_option("--drain-wait", drain_wait, "How long --drain-on-exit waits (500ms, 2s)")
       ->capture_default_str()
       ->needs(drain_flag);
+  bool etcd_tls = false;
+  fulcrum::discovery::EtcdAccess etcd_access;
+  app.add_flag("--etcd-tls", etcd_tls,
+               "With --register: speak TLS to etcd, verified against the system's CA certificates "
+               "(implied by the other --etcd-* TLS options)")
+      ->needs(register_option);
+  app.add_option("--etcd-ca-file", etcd_access.ca_file,
+                 "With --register: TLS to etcd, its certificate verified against this PEM file")
+      ->needs(register_option);
+  app.add_option("--etcd-cert", etcd_access.cert,
+                 "With --register: TLS to etcd, offering this client certificate (PEM; etcd's "
+                 "--client-cert-auth); needs --etcd-key")
+      ->needs(register_option);
+  app.add_option("--etcd-key", etcd_access.key, "The private key of --etcd-cert (PEM)")
+      ->needs(register_option);
+  app.add_option("--etcd-sni", etcd_access.sni,
+                 "With --register: TLS to etcd, sending and verifying this name instead of each "
+                 "endpoint's host")
+      ->needs(register_option);
+  app.add_option("--etcd-username", etcd_access.username,
+                 "With --register: authenticate to etcd as this user; needs --etcd-password-file")
+      ->needs(register_option);
+  app.add_option("--etcd-password-file", etcd_access.password_file,
+                 "The password of --etcd-username: the file's first line")
+      ->needs(register_option);
   app.add_flag("--version", version, "Print the version and exit");
   try {
     app.parse(argc, argv);
@@ -127,6 +152,9 @@ int main(int argc, char** argv) {
   if (registering) {
     if (!fulcrum::agent::parse_register_target(register_url, registration, error)) {
       return fail("--register " + error);
+    }
+    if (!fulcrum::agent::set_etcd_access(std::move(etcd_access), etcd_tls, registration, error)) {
+      return fail(error);
     }
     if (app.count("--advertise") == 0) return fail("--register needs --advertise HOST:PORT");
     const auto address = fulcrum::agent::parse_advertise_address(advertise, error);

@@ -101,6 +101,27 @@ bool parse_register_target(std::string_view url, RegistrationOptions& out, std::
   return true;
 }
 
+bool set_etcd_access(discovery::EtcdAccess access, bool tls, RegistrationOptions& out,
+                     std::string& error) {
+  if (access.cert.empty() != access.key.empty()) {
+    error = "--etcd-cert and --etcd-key go together (a client certificate and its key)";
+    return false;
+  }
+  if (access.username.empty() != access.password_file.empty()) {
+    error = "--etcd-username and --etcd-password-file go together";
+    return false;
+  }
+  if (!access.password_file.empty() &&
+      !discovery::read_etcd_password(access.password_file, error)) {
+    error = "--etcd-password-file: " + error;
+    return false;
+  }
+  tls = tls || !access.ca_file.empty() || !access.cert.empty() || !access.sni.empty();
+  for (discovery::EtcdEndpoint& endpoint : out.endpoints) endpoint.tls = tls;
+  out.access = std::move(access);
+  return true;
+}
+
 std::optional<std::string> parse_advertise_address(std::string_view text, std::string& error) {
   auto endpoint = discovery::parse_etcd_endpoint(text, error);
   if (!endpoint) {

@@ -29,8 +29,9 @@ struct AgentOptions {
 /// etcd discovery (docs/discovery.md) reads.
 struct RegistrationOptions {
   std::vector<discovery::EtcdEndpoint> endpoints;
-  std::string key_prefix;  ///< "/PREFIX/CLUSTER/": ends with '/'.
-  std::string advertise;   ///< "HOST:PORT" as proxies should connect to it.
+  discovery::EtcdAccess access;  ///< TLS (--etcd-ca-file...) and authentication (--etcd-username).
+  std::string key_prefix;        ///< "/PREFIX/CLUSTER/": ends with '/'.
+  std::string advertise;         ///< "HOST:PORT" as proxies should connect to it.
   std::chrono::seconds ttl{10};
   uint32_t weight = 1;
   bool drain_on_exit = false;
@@ -42,6 +43,12 @@ struct RegistrationOptions {
 /// The target of --register: "etcd://HOST:PORT[,HOST:PORT...]/PREFIX/CLUSTER". Fills
 /// `endpoints` and `key_prefix`; false with the reason in `error`.
 bool parse_register_target(std::string_view url, RegistrationOptions& out, std::string& error);
+
+/// The --etcd-* flags: `access` as given, `tls` when --etcd-tls or any TLS flag was given (then
+/// every endpoint speaks TLS). Checks that cert and key come together, that a username has a
+/// readable password file and the other way round; false with the reason in `error`.
+bool set_etcd_access(discovery::EtcdAccess access, bool tls, RegistrationOptions& out,
+                     std::string& error);
 
 /// --advertise: "HOST:PORT" (HOST a name or an address, IPv6 in brackets), port 1..65535.
 std::optional<std::string> parse_advertise_address(std::string_view text, std::string& error);

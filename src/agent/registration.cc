@@ -28,7 +28,8 @@ std::string lease_hex(int64_t id) {
 Registrar::Registrar(asio::io_context& io, RegistrationOptions options)
     : io_(io),
       options_(std::move(options)),
-      etcd_(io.get_executor(), options_.endpoints),
+      etcd_(io.get_executor(), options_.endpoints, discovery::EtcdClient::kDefaultTimeout,
+            options_.access),
       timer_(io) {}
 
 void Registrar::start() {

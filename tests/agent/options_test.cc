@@ -88,5 +88,32 @@ TEST(RegisterTargetTest, AdvertiseAddress) {
   }
 }
 
+TEST(EtcdAccessTest, TlsFlagsMakeEveryEndpointTls) {
+  RegistrationOptions options;
+  std::string error;
+  ASSERT_TRUE(
+      parse_register_target("etcd://10.0.0.1:2379,etcd-b:2379/fulcrum/api", options, error));
+  ASSERT_TRUE(set_etcd_access({}, false, options, error)) << error;
+  EXPECT_FALSE(options.endpoints[0].tls);
+  ASSERT_TRUE(set_etcd_access({.ca_file = "/ca.pem"}, false, options, error)) << error;
+  EXPECT_TRUE(options.endpoints[0].tls);
+  EXPECT_TRUE(options.endpoints[1].tls);
+  EXPECT_EQ(options.access.ca_file, "/ca.pem");
+  ASSERT_TRUE(set_etcd_access({}, true, options, error)) << error;  // --etcd-tls alone
+  EXPECT_TRUE(options.endpoints[1].tls);
+}
+
+TEST(EtcdAccessTest, ErrorsSayWhatGoesTogether) {
+  RegistrationOptions options;
+  std::string error;
+  EXPECT_FALSE(set_etcd_access({.cert = "/c.pem"}, false, options, error));
+  EXPECT_EQ(error, "--etcd-cert and --etcd-key go together (a client certificate and its key)");
+  EXPECT_FALSE(set_etcd_access({.username = "root"}, false, options, error));
+  EXPECT_EQ(error, "--etcd-username and --etcd-password-file go together");
+  EXPECT_FALSE(set_etcd_access({.username = "root", .password_file = "/nonexistent/pw"}, false,
+                               options, error));
+  EXPECT_EQ(error, "--etcd-password-file: cannot read the etcd password file /nonexistent/pw");
+}
+
 }  // namespace
 }  // namespace fulcrum::agent
