@@ -1,14 +1,23 @@
 """A real etcd for integration tests: temporary data directory, loopback client and peer ports
 picked by binding port 0, started and waited for (GET /health, with a deadline), and a few key
-operations through etcd's JSON gateway (keys and values base64, as the gateway wants them)."""
+operations through etcd's JSON gateway (keys and values base64, as the gateway wants them).
+
+With `tls` ({"ca", "cert", "key", "client_cert", "client_key"} paths) the client URL is
+https://, and `client_cert_auth` makes etcd require a client certificate signed by that CA:
+client_cert, which the helpers here present (without a Common Name: etcd's gateway refuses
+client certificates that have one). enable_auth() adds the user root and turns authentication on; the
+helpers then authenticate as root for each call. `auth_token_ttl` (seconds) bounds how long an
+unused simple token lives."""
 
 import base64
 import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
+import urllib.error
 import urllib.request
 
 from harness import wait_until
@@ -33,8 +42,12 @@ def b64(text):
 
 
 class EtcdServer:
-    def __init__(self):
+    def __init__(self, tls=None, client_cert_auth=False, auth_token_ttl=None):
         self.binary = find_etcd()
+        self.tls = tls
+        self.client_cert_auth = client_cert_auth
+        self.auth_token_ttl = auth_token_ttl
+        self.root_password = None  # Set by enable_auth().
         self.dir = tempfile.TemporaryDirectory(prefix="fulcrum-etcd-")
         self.port = free_port()
         self.peer_port = free_port()
@@ -45,22 +58,43 @@ class EtcdServer:
     def endpoint(self):
         return "127.0.0.1:%d" % self.port
 
+    @property
+    def url(self):
+        return "%s://%s" % ("https" if self.tls else "http", self.endpoint)
+
+    def ssl_context(self):
+        """For Python's clients: etcd's CA, and the client certificate when etcd asks for one."""
+        if not self.tls:
+            return None
+        context = ssl.create_default_context(cafile=self.tls["ca"])
+        context.load_cert_chain(self.tls["client_cert"], self.tls["client_key"])
+        return context
+
     def start(self, timeout=20):
-        client = "http://%s" % self.endpoint
+        client = self.url
         peer = "http://127.0.0.1:%d" % self.peer_port
         self.log = open(os.path.join(self.dir.name, "etcd.log"), "ab")
+        flags = []
+        if self.tls:
+            flags += ["--cert-file=" + self.tls["cert"], "--key-file=" + self.tls["key"],
+                      "--trusted-ca-file=" + self.tls["ca"]]
+            if self.client_cert_auth:
+                flags.append("--client-cert-auth")
+        if self.auth_token_ttl:
+            flags += ["--auth-token=simple", "--auth-token-ttl=%d" % self.auth_token_ttl]
         self.process = subprocess.Popen(
             [self.binary, "--name=t", "--data-dir=%s/data" % self.dir.name,
              "--listen-client-urls=" + client, "--advertise-client-urls=" + client,
              "--listen-peer-urls=" + peer, "--initial-advertise-peer-urls=" + peer,
-             "--initial-cluster=t=" + peer],
+             "--initial-cluster=t=" + peer] + flags,
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
 
         def healthy():
             if self.process.poll() is not None:
                 raise AssertionError("etcd exited: %s" % self.log_text())
             try:
-                with urllib.request.urlopen(client + "/health", timeout=1) as r:
+                with urllib.request.urlopen(client + "/health", timeout=1,
+                                            context=self.ssl_context()) as r:
                     return b'"health":"true"' in r.read()
             except OSError:
                 return False
@@ -76,17 +110,63 @@ class EtcdServer:
 
     def cleanup(self):
         self.stop()
+        self._last_log = self.log_text()  # A failed test shows it after the cleanups.
         self.dir.cleanup()
 
     def log_text(self):
+        if getattr(self, "_last_log", None) is not None:
+            return self._last_log
         with open(os.path.join(self.dir.name, "etcd.log"), "rb") as f:
             return f.read()[-4000:].decode("utf-8", "replace")
 
+    def etcdctl(self, *args, user=None):
+        """Runs etcdctl against this etcd (TLS flags as needed); returns its stdout."""
+        command = ["etcdctl", "--endpoints=" + self.url]
+        if self.tls:
+            command += ["--cacert=" + self.tls["ca"], "--cert=" + self.tls["client_cert"],
+                        "--key=" + self.tls["client_key"]]
+        if user:
+            command.append("--user=" + user)
+        result = subprocess.run(command + list(args), capture_output=True, text=True, timeout=10,
+                                env=dict(os.environ, ETCDCTL_API="3"))
+        if result.returncode != 0:
+            raise AssertionError("etcdctl %s: %s" % (" ".join(args), result.stderr))
+        return result.stdout
+
+    def enable_auth(self, password):
+        """Adds the user root with `password` and turns authentication on."""
+        self.etcdctl("user", "add", "root:" + password)
+        self.etcdctl("auth", "enable")
+        self.root_password = password
+
+    def raw_call(self, path, body, token=None):
+        """(HTTP status, first JSON message of the answer): errors are answers too."""
+        headers = {"Authorization": token} if token else {}
+        request = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
+                                         method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=5, context=self.ssl_context()) as r:
+                return r.status, json.loads(r.read().decode().splitlines()[0])
+        except urllib.error.HTTPError as e:
+            text = e.read().decode()
+            try:
+                return e.code, json.loads(text or "{}")
+            except ValueError:
+                return e.code, {"text": text}
+
+    def authenticate(self, name="root", password=None):
+        status, answer = self.raw_call("/v3/auth/authenticate",
+                                       {"name": name, "password": password or self.root_password})
+        if status != 200:
+            raise AssertionError("etcd authenticate: %d %s" % (status, answer))
+        return answer["token"]
+
     def call(self, path, body):
-        request = urllib.request.Request("http://%s%s" % (self.endpoint, path),
-                                         data=json.dumps(body).encode(), method="POST")
-        with urllib.request.urlopen(request, timeout=5) as r:
-            return json.loads(r.read().decode().splitlines()[0])
+        token = self.authenticate() if self.root_password else None
+        status, answer = self.raw_call(path, body, token)
+        if status != 200:
+            raise AssertionError("etcd %s: %d %s" % (path, status, answer))
+        return answer
 
     def put(self, key, value):
         self.call("/v3/kv/put", {"key": b64(key), "value": b64(value)})
@@ -103,10 +183,10 @@ class EtcdServer:
                 for kv in answer.get("kvs", [])}
 
 
-def start_etcd_for(test):
+def start_etcd_for(test, **options):
     """A started EtcdServer for `test` (a ProxyTestCase): stopped at cleanup, its log shown when
-    the test fails."""
-    etcd = EtcdServer()
+    the test fails. `options`: EtcdServer's."""
+    etcd = EtcdServer(**options)
     test.addCleanup(etcd.cleanup)
     etcd.start()
     test._outputs.append(lambda: "--- etcd ---\n" + etcd.log_text())

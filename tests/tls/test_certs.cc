@@ -37,9 +37,12 @@ X509Ptr new_certificate(EVP_PKEY* key, const std::string& common_name, std::chro
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), static_cast<long>(from.count()));
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(until.count()));
   X509_NAME* subject = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
-                             0);
+  // Empty: no Common Name, only the SANs (etcd's gateway refuses client certificates with one).
+  const bool with_cn = !common_name.empty();
+  X509_NAME_add_entry_by_txt(
+      subject, with_cn ? "CN" : "O", MBSTRING_ASC,
+      reinterpret_cast<const unsigned char*>(with_cn ? common_name.c_str() : "fulcrum tests"), -1,
+      -1, 0);
   check(X509_set_pubkey(cert.get(), key) == 1, "X509_set_pubkey");
   return cert;
 }
@@ -69,7 +72,9 @@ KeyAndCert make_leaf(const KeyAndCert& ca, const CertSpec& spec) {
   leaf.cert = new_certificate(leaf.key.get(), spec.common_name, spec.valid_from, spec.valid_until);
   X509_set_issuer_name(leaf.cert.get(), X509_get_subject_name(ca.cert.get()));
   add_extension(leaf.cert.get(), ca.cert.get(), NID_basic_constraints, "critical,CA:FALSE");
-  add_extension(leaf.cert.get(), ca.cert.get(), NID_ext_key_usage, "serverAuth");
+  // clientAuth too: etcd with --client-cert-auth takes a leaf as a client's certificate (and its
+  // own gateway presents its server certificate to it).
+  add_extension(leaf.cert.get(), ca.cert.get(), NID_ext_key_usage, "serverAuth,clientAuth");
   add_extension(leaf.cert.get(), ca.cert.get(), NID_authority_key_identifier, "keyid:always");
   std::string sans;
   for (const std::string& dns : spec.dns) sans += (sans.empty() ? "DNS:" : ",DNS:") + dns;

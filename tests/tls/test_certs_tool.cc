@@ -5,7 +5,9 @@
 //                          certificates are signed by it (without one first, "ca" is made)
 //     STEM=SAN[,SAN...]    a server certificate DIR/STEM.pem and key DIR/STEM.key; a SAN that
 //                          is an IP address becomes an IP SAN, "*.name" a wildcard, and the
-//                          word !expired makes the certificate expired since yesterday
+//                          word !expired makes the certificate expired since yesterday; !no-cn
+//                          leaves out the Common Name (etcd's gateway refuses client
+//                          certificates that have one)
 //
 // Example: fulcrum-test-certs /tmp/certs localhost=localhost,127.0.0.1 wild=*.example.com
 
@@ -67,7 +69,9 @@ int main(int argc, char** argv) {
       while (start <= value.size()) {
         const std::size_t comma = std::min(value.find(',', start), value.size());
         const std::string san = value.substr(start, comma - start);
-        if (san == "!expired") {
+        if (san == "!no-cn") {
+          spec.common_name.clear();
+        } else if (san == "!expired") {
           spec.valid_from = std::chrono::hours(-48);
           spec.valid_until = std::chrono::hours(-24);
         } else if (!san.empty()) {
