@@ -334,6 +334,12 @@ TEST(EtcdMessagesTest, RefusedTokens) {
       400,
       R"({"error":"etcdserver: authentication failed, invalid user ID or password","code":3})")));
   EXPECT_TRUE(is_invalid_token(parse_error_answer(401, "Unauthorized")));
+  // A watch created with an expired token: etcd 3.4's gateway answers 200 and cancels it.
+  WatchMessage message;
+  EXPECT_TRUE(is_invalid_token(parse_watch_message(
+      R"({"result":{"header":{"revision":"1"},"watch_id":"-1","created":true,"canceled":true,)"
+      R"("cancel_reason":"rpc error: code = Unauthenticated desc = etcdserver: invalid auth token"}})",
+      message)));
   std::string token;
   EXPECT_FALSE(parse_authenticate_answer(R"({"header":{},"token":"abc.12"})", token));
   EXPECT_EQ(token, "abc.12");
